@@ -1,0 +1,70 @@
+"""`marketsync init`, `config show` and `status`."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import func, select
+
+from cli.app import App, json_option, pass_app, print_fields, print_json
+from store import tables
+from store.settings import masked
+
+
+@click.command()
+@pass_app
+def init(app: App) -> None:
+    """Create or upgrade the workspace and its database (safe to run again)."""
+    hub = app.hub
+    hub.workspace.secret_box(create=True)
+    before = hub.db.current_revision() if hub.db.dialect != "sqlite" or hub.workspace.home.exists() else None
+    hub.db.upgrade()
+    after = hub.db.current_revision()
+    state = "up to date" if before == after else f"upgraded {before or 'empty'} → {after}"
+    click.echo(f"workspace {hub.workspace.home}: database {state}")
+
+
+@click.group()
+def config() -> None:
+    """Inspect the effective settings."""
+
+
+@config.command("show")
+@json_option
+@pass_app
+def config_show(app: App, as_json: bool) -> None:
+    """Print the effective settings, secrets masked."""
+    data = masked(app.settings)
+    if as_json:
+        print_json(data)
+        return
+    for section, values in data.items():
+        if isinstance(values, dict) and values:
+            print_fields(f"[{section}]", {k: v for k, v in values.items()})
+
+
+@click.command()
+@json_option
+@pass_app
+def status(app: App, as_json: bool) -> None:
+    """Show the workspace, database, Redis, and what the hub holds."""
+    hub = app.ready_hub()
+    counts: dict[str, int] = {}
+    with hub.db.session() as session:
+        for name, table in (("accounts", tables.Account), ("variants", tables.Variant),
+                            ("listings", tables.Listing), ("orders", tables.Order),
+                            ("open conflicts", tables.Conflict)):
+            stmt = select(func.count()).select_from(table)
+            if table is tables.Conflict:
+                stmt = stmt.where(tables.Conflict.status == "open")
+            counts[name] = int(session.scalar(stmt) or 0)
+    redis_info = hub.redis.info("server")
+    data = {"workspace": str(hub.workspace.home), "database": hub.db.dialect,
+            "schema": hub.db.current_revision(), "redis": "embedded" if not hub.settings.redis.url else "server",
+            "redis_version": redis_info.get("redis_version"), **counts}
+    if as_json:
+        print_json(data)
+    else:
+        print_fields("marketsync", data)
+
+
+commands = [init, config, status]

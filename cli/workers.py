@@ -1,0 +1,94 @@
+"""`marketsync worker` and `marketsync jobs`."""
+
+from __future__ import annotations
+
+import click
+from redis import Redis
+from rq.job import Job
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.serializers import JSONSerializer
+
+from cli.app import App, json_option, pass_app, print_json, print_table
+from sync.queues import QUEUE_NAMES, all_queues
+from sync.workers import run_worker, spawn_workers, worker_environment
+
+
+@click.command()
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--count", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes to run.")
+@click.option("--queue", "queues", multiple=True, type=click.Choice(QUEUE_NAMES),
+              help="Only these queues (default: all, in priority order).")
+@pass_app
+def worker(app: App, burst: bool, count: int, queues: tuple[str, ...]) -> None:
+    """Run RQ workers on the queues stock > orders > catalog > default."""
+    hub = app.ready_hub()
+    if count == 1:
+        run_worker(hub.redis, burst=burst, queues=queues or QUEUE_NAMES,
+                   job_timeout=hub.settings.workers.job_timeout_s)
+        return
+    processes = spawn_workers(count, worker_environment(hub.redis), burst=burst)
+    try:
+        codes = [p.wait() for p in processes]
+    except KeyboardInterrupt:
+        for p in processes:
+            p.terminate()
+        codes = [p.wait() for p in processes]
+    if any(codes):
+        raise click.ClickException(f"{sum(1 for c in codes if c)} of {count} workers exited with an error")
+
+
+def _last_error(job: Job) -> str | None:
+    result = job.latest_result()
+    if result is None or not result.exc_string:
+        return None
+    return result.exc_string.strip().splitlines()[-1]
+
+
+def _job_row(job: Job, state: str) -> dict[str, object]:
+    return {"id": job.id, "queue": job.origin, "state": state, "function": job.func_name,
+            "enqueued_at": job.enqueued_at.isoformat() if job.enqueued_at else None,
+            "error": _last_error(job) if state == "failed" else None}
+
+
+def _fetch(ids: list[str], connection: Redis) -> list[Job]:
+    return [j for j in Job.fetch_many(ids, connection=connection, serializer=JSONSerializer) if j]
+
+
+@click.group(invoke_without_command=True)
+@json_option
+@click.pass_context
+def jobs(ctx: click.Context, as_json: bool) -> None:
+    """Show queued, running and failed jobs."""
+    if ctx.invoked_subcommand:
+        return
+    hub = ctx.ensure_object(App).ready_hub()
+    rows: list[dict[str, object]] = []
+    for q in all_queues(hub.redis):
+        rows += [_job_row(j, "queued") for j in _fetch(q.job_ids, hub.redis)]
+        rows += [_job_row(j, "running") for j in _fetch(StartedJobRegistry(queue=q).get_job_ids(), hub.redis)]
+        rows += [_job_row(j, "failed") for j in _fetch(FailedJobRegistry(queue=q).get_job_ids(), hub.redis)]
+    if as_json:
+        print_json(rows)
+        return
+    print_table("jobs", ["id", "queue", "state", "function", "enqueued", "error"],
+                ([r["id"], r["queue"], r["state"], r["function"], r["enqueued_at"], r["error"]] for r in rows))
+
+
+@jobs.command("retry")
+@click.argument("job_ids", nargs=-1)
+@pass_app
+def jobs_retry(app: App, job_ids: tuple[str, ...]) -> None:
+    """Re-enqueue failed jobs (all of them, or the JOB_IDS given)."""
+    hub = app.ready_hub()
+    retried = 0
+    for q in all_queues(hub.redis):
+        registry = FailedJobRegistry(queue=q)
+        for job_id in registry.get_job_ids():
+            if not job_ids or job_id in job_ids:
+                registry.requeue(job_id)
+                retried += 1
+    click.echo(f"re-enqueued {retried} failed job(s)")
+
+
+commands = [worker, jobs]

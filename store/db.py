@@ -1,0 +1,125 @@
+"""Engines and sessions for SQLite (embedded default) and PostgreSQL, and migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.settings import mask_url
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class DatabaseError(Exception):
+    """The database cannot be reached or is not at the expected schema version."""
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 15000) -> Engine:
+    """An engine with the hub's connection settings (SQLite: WAL, busy timeout, foreign keys)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+        _sqlite_pragmas(engine, busy_timeout_ms)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy own transactions: BEGIN IMMEDIATE avoids lock upgrades deadlocking.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """One engine and its session factory."""
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = 15000) -> None:
+        self.url = url
+        self.engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def check(self) -> None:
+        """Raise DatabaseError with a one-line reason when the database cannot be reached."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise DatabaseError(
+                f"cannot reach the database at {mask_url(self.url)}: {reason} "
+                "(start it, or fix database.url / MARKETSYNC_DATABASE__URL)"
+            ) from None
+
+    def alembic_config(self) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        return config
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Create or upgrade the schema; safe to run again."""
+        self.check()
+        with self.engine.begin() as connection:
+            config = self.alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+    def downgrade(self, revision: str = "base") -> None:
+        with self.engine.begin() as connection:
+            config = self.alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+
+    def require_current(self) -> None:
+        """Refuse to work on a database that is missing or behind the code's schema."""
+        self.check()
+        try:
+            current = self.current_revision()
+        except SQLAlchemyError as exc:
+            raise DatabaseError(f"cannot read the schema version: {exc}") from None
+        if current != self.head_revision():
+            raise DatabaseError(
+                f"the database at {mask_url(self.url)} is not initialised or is out of date "
+                f"(at {current or 'nothing'}); run `marketsync init`"
+            )
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,149 @@
+"""Shared fixtures: real SQLite and PostgreSQL databases, a real Redis, and a hub on them.
+
+PostgreSQL: `DATABASE_URL`, else 127.0.0.1:5432/test. Each test run works in its own schema,
+so parallel runs never see each other's rows. Redis: `REDIS_URL`, else 127.0.0.1:6379 on a
+spare database, else an embedded one. With CI=true a missing service fails the run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import redis
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, text
+
+from store.db import Database
+from store.settings import load_settings
+from sync.context import Hub
+from sync.runtime import set_hub
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+POSTGRES_URL = os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+RUN_ID = uuid.uuid4().hex[:8]
+_schemas = itertools.count()
+
+
+def service_missing(what: str, error: Exception) -> None:
+    message = f"{what} is not reachable ({error}); start it (see README: Development)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _postgres_admin_url() -> str:
+    return POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def fresh_postgres_url() -> str:
+    """A URL whose connections work in a brand-new schema of the test database."""
+    schema = f"t_{RUN_ID}_{next(_schemas)}"
+    try:
+        engine = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+    except Exception as exc:
+        service_missing("PostgreSQL", exc)
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    return f"{_postgres_admin_url()}{separator}options=-csearch_path%3D{schema}"
+
+
+def drop_postgres_schema(url: str) -> None:
+    schema = url.rsplit("%3D", 1)[1]
+    engine = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each engine: every storage test runs on both."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hub.db'}"
+        return
+    url = fresh_postgres_url()
+    yield url
+    drop_postgres_schema(url)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> str:
+    """A real Redis on a spare database number chosen per process."""
+    url = f"{REDIS_URL.rstrip('/')}/{1 + os.getpid() % 15}"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        service_missing("Redis", exc)
+    return url
+
+
+@pytest.fixture
+def redis_client(redis_server_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_server_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def hub_env(
+    tmp_path: Path, database_url: str, redis_server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """Environment for a hub in a fresh workspace on the test database and Redis."""
+    env = {"MARKETSYNC_HOME": str(tmp_path / "ws"), "MARKETSYNC_DATABASE__URL": database_url,
+           "MARKETSYNC_REDIS__URL": redis_server_url}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("MARKETSYNC_SECRET_KEY", raising=False)
+    monkeypatch.delenv("MARKETSYNC_CONFIG", raising=False)
+    return env
+
+
+@pytest.fixture
+def hub(hub_env: dict[str, str], redis_client: redis.Redis) -> Iterator[Hub]:
+    """An initialised hub (workspace, key, migrated database) on the test services."""
+    instance = Hub(load_settings())
+    instance.workspace.secret_box(create=True)
+    instance.db.upgrade()
+    set_hub(instance)
+    yield instance
+    set_hub(None)
+    instance.close()
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def _entry(args: tuple[str, ...]) -> None:
+    from cli.main import main
+
+    sys.exit(main(list(args)))
+
+
+def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+    """Run the CLI in-process through its real entry point (real exit codes and messages)."""
+    return CliRunner().invoke(_entry, list(args), input=input, env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def cli() -> Any:
+    return invoke

