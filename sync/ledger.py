@@ -53,11 +53,16 @@ class Movement:
     reference: str = ""
 
 
-def _insert(session: Session, table: type[tables.Base], values: dict[str, object], conflict_columns: list[str]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING; returns the number of rows inserted (0 or 1)."""
+def _insert(session: Session, table: type[tables.Base], values: dict[str, object], conflict_columns: list[str]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True when a row was inserted.
+
+    RETURNING is used because the driver's rowcount is not reliable for this statement.
+    """
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
-    return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+    primary_key = table.__mapper__.primary_key[0]
+    stmt = (dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
+            .returning(primary_key))
+    return session.execute(stmt).first() is not None
 
 
 def apply_movement(session: Session, movement: Movement) -> bool:
