@@ -87,7 +87,7 @@ class Database:
         config.set_main_option("script_location", str(MIGRATIONS))
         return config
 
-    def upgrade(self, revision: str = "head") -> None:
+    def upgrade(self, revision: str = "heads") -> None:
         """Create or upgrade the schema; safe to run again."""
         self.check()
         with self.engine.begin() as connection:
@@ -101,12 +101,19 @@ class Database:
             config.attributes["connection"] = connection
             command.downgrade(config, revision)
 
-    def current_revision(self) -> str | None:
+    def current_revisions(self) -> tuple[str, ...]:
         with self.engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            return tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+
+    def head_revisions(self) -> tuple[str, ...]:
+        return tuple(sorted(ScriptDirectory.from_config(self.alembic_config()).get_heads()))
+
+    def current_revision(self) -> str | None:
+        """The schema version as one string ("a+b" while migration branches are open)."""
+        return "+".join(self.current_revisions()) or None
 
     def head_revision(self) -> str | None:
-        return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+        return "+".join(self.head_revisions()) or None
 
     def require_current(self) -> None:
         """Refuse to work on a database that is missing or behind the code's schema."""
