@@ -158,6 +158,11 @@ class RequestCounter:
             self.by_route[route] += 1
             self.by_status[status] += 1
 
+    def reset(self) -> None:
+        with self._lock:
+            self.by_route.clear()
+            self.by_status.clear()
+
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
             return {"total": sum(self.by_route.values()), "by_route": dict(self.by_route),
