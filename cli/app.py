@@ -98,9 +98,9 @@ def report_error(exc: BaseException, debug: bool) -> int:
     return 1
 
 
-def run_guarded(fn: Callable[[], Any], debug: bool) -> int:
+def run_guarded(fn: Callable[[], int], debug: bool) -> int:
     try:
-        fn()
+        return fn()
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
@@ -111,7 +111,6 @@ def run_guarded(fn: Callable[[], Any], debug: bool) -> int:
         return exc.exit_code
     except Exception as exc:  # every failure ends as one clear line
         return report_error(exc, debug)
-    return 0
 
 
 def debug_requested(argv: Sequence[str]) -> bool:

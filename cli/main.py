@@ -46,8 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = debug_requested(args)
 
-    def invoke() -> None:
-        cli.main(args=args, prog_name="marketsync", standalone_mode=False)
+    def invoke() -> int:
+        # Non-standalone click returns the code of a `click.exceptions.Exit` instead of raising it.
+        code = cli.main(args=args, prog_name="marketsync", standalone_mode=False)
+        return code if isinstance(code, int) else 0
 
     return run_guarded(invoke, debug)
 
