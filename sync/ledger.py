@@ -15,6 +15,7 @@ workers never lose an update. A repeated key is a no-op that returns False. Keys
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +33,12 @@ MOVEMENT_REASONS = ("order_commit", "order_cancel", "shipment", "refund_restock"
 # the desired quantity of every listing of those variants in the same transaction.
 AfterMovement = Callable[[Session, set[int]], None]
 _after_movement: list[AfterMovement] = []
+
+
+def _load_default_hooks() -> None:
+    """Propagation registers itself on import; make sure it is loaded wherever movements happen."""
+    if "sync.propagation" not in sys.modules:
+        import sync.propagation  # noqa: F401  (registers recompute_desired)
 
 
 def on_movement(hook: AfterMovement) -> AfterMovement:
@@ -77,6 +84,7 @@ def apply_movement(session: Session, movement: Movement) -> bool:
     }, ["idempotency_key"])
     if not inserted:
         return False
+    _load_default_hooks()
     _insert(session, tables.StockLevel, {"variant_id": movement.variant_id, "location_id": movement.location_id,
                                          "on_hand": 0, "committed": 0, "updated_at": utcnow()},
             ["variant_id", "location_id"])

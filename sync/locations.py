@@ -37,6 +37,7 @@ def channel_location(session: Session, account_id: int, external_id: str, name: 
                                      location_id=hub_location(session).id)
         session.add(row)
         session.flush()
+        session.info.pop("marketsync.account_locations", None)  # propagation's per-transaction cache
     return row
 
 
@@ -51,3 +52,50 @@ def account_hub_location_ids(session: Session, account_id: int) -> list[int]:
 def order_location_id(session: Session, account_id: int) -> int:
     """Where an account's orders commit stock: its first mapped hub location."""
     return account_hub_location_ids(session, account_id)[0]
+
+
+class LocationError(Exception):
+    """A location command was refused; the message says why and what to do."""
+
+
+def list_locations(session: Session) -> list[dict[str, object]]:
+    """Hub locations with the channel locations mapped to each (and the unmapped ones)."""
+    accounts = dict(session.execute(select(tables.Account.id, tables.Account.name)).all())
+    mapped: dict[int | None, list[dict[str, object]]] = {}
+    for row in session.scalars(select(tables.ChannelLocation).order_by(tables.ChannelLocation.id)):
+        mapped.setdefault(row.location_id, []).append(
+            {"account": accounts.get(row.account_id, str(row.account_id)), "channel_location_id": row.external_id,
+             "name": row.name})
+    rows: list[dict[str, object]] = [
+        {"code": loc.code, "name": loc.name, "channel_locations": mapped.get(loc.id, [])}
+        for loc in session.scalars(select(tables.Location).order_by(tables.Location.code))]
+    if mapped.get(None):
+        rows.append({"code": None, "name": "(not used)", "channel_locations": mapped[None]})
+    return rows
+
+
+def add_location(session: Session, code: str, name: str | None = None) -> tables.Location:
+    code = code.strip()
+    if not code or len(code) > 100 or any(c.isspace() for c in code):
+        raise LocationError(f"location code {code!r} is invalid; use a short code without spaces, e.g. 'berlin'")
+    if session.scalar(select(tables.Location).where(tables.Location.code == code)):
+        raise LocationError(f"hub location {code!r} already exists; see `marketsync locations list`")
+    location = tables.Location(code=code, name=name or code)
+    session.add(location)
+    session.flush()
+    return location
+
+
+def map_channel_location(session: Session, account_id: int, external_id: str, code: str) -> tables.ChannelLocation:
+    """Point an account's channel location at hub location `code` (`none` = do not use it)."""
+    row = channel_location(session, account_id, external_id)
+    if code.lower() == "none":
+        row.location_id = None
+    else:
+        try:
+            row.location_id = hub_location(session, code, create=code == DEFAULT_LOCATION).id
+        except LookupError as exc:
+            raise LocationError(f"{exc}; add it with `marketsync locations add {code}`") from None
+    session.flush()
+    session.info.pop("marketsync.account_locations", None)  # propagation's per-transaction cache
+    return row

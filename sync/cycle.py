@@ -1,0 +1,95 @@
+"""One full sync cycle on demand (`marketsync sync --once`), through the same queues and jobs.
+
+Poll orders (when the orders engine is installed), recompute every listing of the accounts,
+push; the jobs run in a burst worker inside this process (and any running workers help).
+`dry_run` computes the outbound changes and sends nothing, writing nothing either.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+from sqlalchemy import select
+
+from store import tables
+from store.types import utcnow
+from sync.accounts import get_account
+from sync.context import Hub
+from sync.propagation import blocked_listing_ids, listing_quantities, recompute_accounts, schedule_pushes
+from sync.pushing import state_key
+from sync.queues import all_queues
+from sync.scheduler import enqueue_unique, has_function
+
+
+def account_ids(hub: Hub, names: list[str] | None) -> dict[int, str]:
+    with hub.db.session() as session:
+        if names:
+            rows = [get_account(session, name) for name in names]
+        else:
+            rows = list(session.scalars(select(tables.Account).where(tables.Account.enabled.is_(True))
+                                        .order_by(tables.Account.name)))
+        return {row.id: row.name for row in rows}
+
+
+def outbound_changes(hub: Hub, accounts: dict[int, str]) -> list[dict[str, Any]]:
+    """What a push would send now: (account, listing, SKU, acknowledged → published). Read-only."""
+    with hub.db.sessions() as session:
+        computed = listing_quantities(session, hub.settings, account_ids=list(accounts))
+        acknowledged = dict(session.execute(
+            select(tables.Listing.id, tables.Listing.acknowledged_quantity)
+            .where(tables.Listing.account_id.in_(list(accounts)))).all())
+        external = dict(session.execute(
+            select(tables.Listing.id, tables.Listing.external_variant_id)
+            .where(tables.Listing.account_id.in_(list(accounts)))).all())
+        blocked = set().union(*(blocked_listing_ids(session, a) for a in accounts)) if accounts else set()
+        session.rollback()
+    return [{"account": item.account, "listing": external[item.listing_id], "sku": item.sku,
+             "from": acknowledged[item.listing_id], "to": item.published}
+            for item in computed
+            if item.published != acknowledged[item.listing_id] and item.listing_id not in blocked]
+
+
+def drain(hub: Hub, accounts: dict[int, str], *, timeout_s: float = 600.0) -> None:
+    """Run queued jobs in this process until none are left, then wait for pushes other workers run."""
+    SimpleWorker(all_queues(hub.redis), connection=hub.redis, serializer=JSONSerializer).work(
+        burst=True, logging_level="WARNING", with_scheduler=False)
+    deadline = time.monotonic() + timeout_s
+    while any(hub.redis.exists(state_key(a)) for a in accounts) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def sync_once(hub: Hub, names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Poll, recompute and push every chosen account once; per-account figures."""
+    accounts = account_ids(hub, names)
+    started = utcnow()
+    if has_function("sync.orders.poll_orders_job"):
+        for account_id in accounts:
+            enqueue_unique(hub.redis, "orders", "sync.orders.poll_orders_job", (account_id,),
+                           f"poll-orders-{account_id}")
+        drain(hub, accounts)
+    with hub.db.session() as session:
+        recompute_accounts(session, list(accounts), hub.settings)
+    schedule_pushes(hub, list(accounts))
+    drain(hub, accounts)
+    return summary(hub, accounts, started)
+
+
+def summary(hub: Hub, accounts: dict[int, str], since: Any) -> list[dict[str, Any]]:
+    with hub.db.session() as session:
+        runs = session.scalars(select(tables.SyncRun).where(
+            tables.SyncRun.kind == "push", tables.SyncRun.started_at >= since,
+            tables.SyncRun.account_id.in_(list(accounts)))).all()
+        pending = list(session.scalars(select(tables.Listing.account_id).where(
+            tables.Listing.push_pending.is_(True), tables.Listing.account_id.in_(list(accounts)))))
+    rows = []
+    for account_id, name in accounts.items():
+        mine = [r for r in runs if r.account_id == account_id]
+        rows.append({"account": name, "sent": sum(int(r.counts.get("sent", 0)) for r in mine),
+                     "calls": sum(int(r.counts.get("calls", 0)) for r in mine),
+                     "failed": sum(int(r.counts.get("failed", 0)) for r in mine),
+                     "still_pending": sum(1 for a in pending if a == account_id),
+                     "errors": [r.error for r in mine if r.error]})
+    return rows

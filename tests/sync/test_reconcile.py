@@ -1,0 +1,118 @@
+"""Reconciliation and drift policies, and compare-and-swap on a stale Shopify quantity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+from sqlalchemy import select
+
+from bench.harness import connect_shopify, connect_woocommerce, link_listings
+from sandbox.catalogue import SeedSpec
+from sandbox.shopify import ShopifySandbox
+from sandbox.woocommerce import WooCommerceSandbox
+from store import tables
+from sync import stock
+from sync.context import Hub
+from sync.propagation import schedule_pushes
+from sync.queues import all_queues
+from sync.reconcile import reconcile_account
+
+SPEC = SeedSpec(products=6, variants=1, stock=20)
+
+
+def work(hub: Hub) -> None:
+    SimpleWorker(all_queues(hub.redis), connection=hub.redis, serializer=JSONSerializer).work(burst=True)
+
+
+@pytest.fixture
+def channels(hub: Hub) -> Iterator[tuple[WooCommerceSandbox, ShopifySandbox]]:
+    with WooCommerceSandbox(spec=SPEC) as woo, ShopifySandbox(spec=SPEC, plan="plus") as shop:
+        connect_woocommerce(hub, woo, "woo")
+        connect_shopify(hub, shop, "shop")
+        link_listings(hub, "woo")
+        link_listings(hub, "shop")
+        stock.import_stock(hub, "woo")
+        work(hub)
+        yield woo, shop
+
+
+def shop_available(shop: ShopifySandbox, sku: str) -> int:
+    return int(next(iter(shop.quantities(sku).values()))["available"])
+
+
+def on_hand(hub: Hub, sku: str) -> int:
+    return sum(int(r["on_hand"]) for r in stock.levels(hub, [sku]))
+
+
+def last_run(hub: Hub) -> dict[str, int]:
+    with hub.db.session() as session:
+        run = session.scalars(select(tables.SyncRun).where(tables.SyncRun.kind == "reconcile")
+                              .order_by(tables.SyncRun.id.desc())).first()
+        assert run is not None and run.status == "ok"
+        return dict(run.counts)
+
+
+def account_id(hub: Hub, name: str) -> int:
+    with hub.db.session() as session:
+        return int(session.scalar(select(tables.Account.id).where(tables.Account.name == name)) or 0)
+
+
+def test_in_sync_channels_show_no_drift(hub: Hub, channels) -> None:
+    counts = reconcile_account(hub, account_id(hub, "woo"))
+    assert counts["checked"] == 6 and counts["drifted"] == 0
+
+
+def test_revert_pushes_the_hub_number_back(hub: Hub, channels) -> None:
+    woo, _shop = channels
+    woo.set_stock("MS-0002-1", quantity=3)  # a merchant edit in wp-admin
+    counts = reconcile_account(hub, account_id(hub, "woo"))
+    assert (counts["drifted"], counts["reverted"]) == (1, 1)
+    assert last_run(hub)["reverted"] == 1
+    work(hub)
+    assert woo.stock("MS-0002-1") == 20 and on_hand(hub, "MS-0002-1") == 20
+
+
+def test_adopt_records_the_difference_and_propagates_it(hub: Hub, channels) -> None:
+    woo, shop = channels
+    hub.settings.accounts = {"woo": {"drift_policy": "adopt"}}
+    woo.set_stock("MS-0003-1", quantity=15)
+    counts = reconcile_account(hub, account_id(hub, "woo"))
+    assert counts["adopted"] == 1
+    history = stock.history(hub, "MS-0003-1")
+    assert history[0]["reason"] == "drift_adopt" and history[0]["on_hand_delta"] == -5
+    assert history[0]["source"] == "woo"
+    work(hub)
+    assert on_hand(hub, "MS-0003-1") == 15 and shop_available(shop, "MS-0003-1") == 15
+    assert woo.stock("MS-0003-1") == 15
+
+
+def test_conflict_opens_with_evidence_and_holds_pushes(hub: Hub, channels) -> None:
+    woo, shop = channels
+    hub.settings.stock.drift_policy = "conflict"
+    woo.set_stock("MS-0004-1", quantity=7)
+    counts = reconcile_account(hub, account_id(hub, "woo"))
+    assert counts["conflicts"] == 1
+    with hub.db.session() as session:
+        conflict = session.scalar(select(tables.Conflict).where(tables.Conflict.kind == "stock_drift"))
+        assert conflict is not None and conflict.status == "open"
+        assert conflict.evidence["hub_acknowledged"] == 20 and conflict.evidence["channel_observed"] == 7
+        assert conflict.evidence["observed_at"]
+    stock.adjust(hub, "MS-0004-1", -1, "default", "count", actor="test")
+    work(hub)
+    assert woo.stock("MS-0004-1") == 7  # held until an operator decides
+    assert shop_available(shop, "MS-0004-1") == 19
+
+
+def test_a_stale_compare_and_swap_is_resolved_by_the_drift_policy(hub: Hub, channels) -> None:
+    woo, shop = channels
+    shop.set_stock("MS-0005-1", quantity=11)  # edited on Shopify after the hub's last push
+    stock.adjust(hub, "MS-0005-1", -2, "default", "damaged", actor="test")
+    work(hub)  # the push compares with 20, finds 11: revert → acknowledged 11, then pushes 18 again
+    assert shop_available(shop, "MS-0005-1") == 18 and woo.stock("MS-0005-1") == 18
+    with hub.db.session() as session:
+        runs = session.scalars(select(tables.SyncRun).where(tables.SyncRun.kind == "push")).all()
+    assert any(r.counts.get("stale") for r in runs)
+    assert schedule_pushes(hub) == []
