@@ -171,6 +171,9 @@ class Order(Timestamps, Base):
     customer_email: Mapped[str | None] = mapped_column(String(255), default=None)
     customer_country: Mapped[str | None] = mapped_column(String(2), default=None)
     purged_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What the channel last reported beyond the columns (refund lines, per-line cancelled units,
+    # channel variant ids): lets held lines take effect later without asking the channel again.
+    channel_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class OrderLine(Base):

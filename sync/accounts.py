@@ -103,7 +103,7 @@ def pending_work(session: Session, account: tables.Account) -> PendingWork:
     stock = count(select(func.count()).select_from(tables.Listing)
                   .where(tables.Listing.account_id == account.id, tables.Listing.push_pending.is_(True)))
     ships = count(select(func.count()).select_from(tables.Shipment).join(tables.Order)
-                  .where(tables.Order.account_id == account.id, tables.Shipment.push_status != "pushed"))
+                  .where(tables.Order.account_id == account.id, tables.Shipment.push_status.in_(("pending", "failed"))))
     events = count(select(func.count()).select_from(tables.WebhookEvent)
                    .where(tables.WebhookEvent.account_id == account.id, tables.WebhookEvent.status == "received"))
     return PendingWork(stock, ships, events)

@@ -1,0 +1,151 @@
+"""Orders end to end: WooCommerce simulator → signed webhooks → `marketsync serve` app → RQ worker →
+ledger, plus polling and shipment pushes, over real HTTP on loopback, real Redis, both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+from sqlalchemy import func, select
+
+from sandbox.catalogue import SeedSpec
+from sandbox.runtime import ServerThread, free_port
+from sandbox.woocommerce import WooCommerceSandbox
+from store import tables
+from sync.accounts import add_account
+from sync.catalog import import_catalog
+from sync.context import Hub
+from sync.ledger import level
+from sync.locations import hub_location
+from sync.orders import poll_orders_job
+from sync.queues import all_queues
+from sync.shipments import create_shipment, enqueue_push
+from sync.stock import import_stock
+from sync.webserver import build_app
+
+
+@pytest.fixture(scope="module")
+def woo() -> Iterator[WooCommerceSandbox]:
+    sandbox = WooCommerceSandbox(seed=3, spec=SeedSpec(products=2, variants=1, stock=20)).start()
+    sandbox.faults.timeout_seconds = 1.0
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def shop(hub: Hub, woo: WooCommerceSandbox) -> Iterator[dict[str, Any]]:
+    """The hub connected to a freshly seeded store, catalogue and stock imported, webhooks registered."""
+    woo.seed(SeedSpec(products=2, variants=1, stock=20, seed=3))
+    woo.faults.configure({"latency_ms": 0})
+    add_account(hub, "woocommerce", "woo", {"url": woo.url},
+                {"consumer_key": woo.consumer_key, "consumer_secret": woo.consumer_secret, "webhook_secret": "whsec"},
+                actor="test")
+    import_catalog(hub, "woo")
+    import_stock(hub, "woo")
+    server = ServerThread(build_app(hub), free_port()).start()
+    with hub.db.session() as session:
+        account = session.scalar(select(tables.Account))
+        assert account is not None
+    connector = hub.connector(account)
+    connector.register_webhooks(f"{server.url}/webhooks/woocommerce/woo")
+    connector.close()
+    yield {"server": server, "account_id": account.id}
+    server.stop()
+
+
+def work(hub: Hub, woo: WooCommerceSandbox) -> None:
+    """Deliver the store's webhooks, then run every queued job in this process (no fork: the test
+    process holds pooled database connections a forked work horse must not share)."""
+    woo.flush_webhooks()
+    SimpleWorker(all_queues(hub.redis), connection=hub.redis, serializer=JSONSerializer).work(
+        burst=True, logging_level="WARNING", with_scheduler=False)
+
+
+def levels(hub: Hub, sku: str) -> tuple[int, int]:
+    with hub.db.session() as session:
+        variant = session.scalar(select(tables.Variant).where(tables.Variant.sku == sku))
+        assert variant is not None
+        return level(session, variant.id, hub_location(session).id)
+
+
+def count(hub: Hub, table: Any) -> int:
+    with hub.db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def test_webhook_and_poll_of_one_order_count_once(hub: Hub, woo: WooCommerceSandbox, shop: dict[str, Any]) -> None:
+    woo.configure({"duplicate_webhooks": 1.0})
+    try:
+        placed = woo.place_order([{"sku": "MS-0001-1", "quantity": 2}])
+        work(hub, woo)
+    finally:
+        woo.configure({"duplicate_webhooks": 0.0})
+    assert levels(hub, "MS-0001-1") == (20, 2)
+    poll_orders_job(shop["account_id"])
+    poll_orders_job(shop["account_id"])
+    assert levels(hub, "MS-0001-1") == (20, 2)
+    assert count(hub, tables.Order) == 1
+    with hub.db.session() as session:
+        statuses = session.scalars(select(tables.WebhookEvent.status)
+                                   .where(tables.WebhookEvent.topic.like("order.%"))).all()
+        order = session.scalar(select(tables.Order))
+        assert order is not None and order.external_id == str(placed["id"])
+    assert statuses and set(statuses) == {"processed"}
+
+
+def test_cancel_after_partial_shipment_releases_only_the_rest(hub: Hub, woo: WooCommerceSandbox,
+                                                              shop: dict[str, Any]) -> None:
+    placed = woo.place_order([{"sku": "MS-0001-1", "quantity": 3}])
+    work(hub, woo)
+    with hub.db.session() as session:
+        order = session.scalar(select(tables.Order))
+        assert order is not None
+        shipment, _ = create_shipment(session, order, [(session.scalars(select(tables.OrderLine)).one(), 1)],
+                                      carrier="UPS", tracking="1Z001", url=None, source="test")
+        shipment_id = shipment.id
+    enqueue_push(hub, shipment_id)
+    work(hub, woo)
+    assert levels(hub, "MS-0001-1") == (19, 2)
+    assert [t["tracking_number"] for t in woo.trackings(placed["id"])] == ["1Z001"]
+    woo.cancel_order(placed["id"])
+    work(hub, woo)
+    assert levels(hub, "MS-0001-1") == (19, 0)
+    with hub.db.session() as session:
+        pushed = session.get(tables.Shipment, shipment_id)
+        assert pushed is not None and pushed.push_status == "pushed" and pushed.external_id
+
+
+def test_a_push_retried_after_a_timeout_leaves_one_tracking(hub: Hub, woo: WooCommerceSandbox,
+                                                             shop: dict[str, Any]) -> None:
+    placed = woo.place_order([{"sku": "MS-0002-1", "quantity": 1}])
+    work(hub, woo)
+    with hub.db.session() as session:
+        order = session.scalar(select(tables.Order))
+        assert order is not None
+        shipment, _ = create_shipment(session, order, None, carrier="DHL", tracking="JD0002", url=None,
+                                      source="test")
+        shipment_id = shipment.id
+    hub.settings.http.timeout_s = 0.5
+    hub.settings.http.max_attempts = 1
+    woo.faults.next(0)  # the first push times out before reaching the store
+    enqueue_push(hub, shipment_id)
+    work(hub, woo)
+    with hub.db.session() as session:
+        failed = session.get(tables.Shipment, shipment_id)
+        assert failed is not None and failed.push_status == "failed" and failed.push_attempts == 1
+        assert failed.push_error and "whsec" not in failed.push_error
+    woo.configure({"latency_ms": 700})  # applied on the channel, but the answer comes too late
+    enqueue_push(hub, shipment_id)
+    work(hub, woo)
+    woo.configure({"latency_ms": 0})
+    enqueue_push(hub, shipment_id)
+    work(hub, woo)
+    assert [t["tracking_number"] for t in woo.trackings(placed["id"])] == ["JD0002"]
+    with hub.db.session() as session:
+        done = session.get(tables.Shipment, shipment_id)
+        assert done is not None and done.push_status == "pushed" and done.push_attempts >= 3
+    assert woo.order(placed["id"])["status"] == "completed"
+    assert levels(hub, "MS-0002-1") == (19, 0)
