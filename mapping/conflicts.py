@@ -25,6 +25,8 @@ class ConflictKind(StrEnum):
     LISTING_DELETED = "listing_deleted"
     UNMAPPED_ORDER_LINE = "unmapped_order_line"
     FIELD_CHANGED_BOTH_SIDES = "field_changed_both_sides"
+    # Only the channel changed a synced field, under `field_policy = "conflict"`.
+    FIELD_CHANGED_ON_CHANNEL = "field_changed_on_channel"
     STOCK_DRIFT = "stock_drift"
 
 
@@ -64,4 +66,41 @@ def close_conflict(session: Session, conflict: tables.Conflict, *, status: Confl
     conflict.resolved_by = actor
     conflict.resolved_at = utcnow()
     conflict.note = note
+    session.flush()
+
+
+def latest(session: Session, subject: str) -> tables.Conflict | None:
+    """The newest conflict on `subject`, whatever its status."""
+    return session.scalar(select(tables.Conflict).where(tables.Conflict.subject == subject)
+                          .order_by(tables.Conflict.id.desc()).limit(1))
+
+
+def is_ignored(session: Session, subject: str) -> bool:
+    """True when an operator ignored the newest conflict on `subject`: the hub does not reopen it."""
+    newest = latest(session, subject)
+    return newest is not None and newest.status == ConflictStatus.IGNORED
+
+
+def open_unless_ignored(session: Session, kind: ConflictKind, subject: str, **kwargs: Any) -> tables.Conflict | None:
+    """`open_conflict`, except on a subject an operator chose to ignore (then None)."""
+    if is_ignored(session, subject):
+        return None
+    return open_conflict(session, kind, subject, **kwargs)
+
+
+def close_if_open(session: Session, subject: str, note: str, *, actor: str = "marketsync") -> tables.Conflict | None:
+    """Close the open conflict on `subject` as resolved by itself, with `note`; None when none is open."""
+    conflict = find_open(session, subject)
+    if conflict is not None:
+        close_conflict(session, conflict, status=ConflictStatus.RESOLVED, resolution="self",
+                       actor=actor, note=f"resolved itself: {note}")
+    return conflict
+
+
+def reopen(session: Session, conflict: tables.Conflict) -> None:
+    """Make a resolved or ignored conflict open again (its resolution fields are cleared)."""
+    conflict.status = ConflictStatus.OPEN.value
+    conflict.resolution = None
+    conflict.resolved_by = None
+    conflict.resolved_at = None
     session.flush()
