@@ -2,7 +2,9 @@
 
 The platform tells us how much room we have (Shopify `throttleStatus`, REST call-limit
 headers, `Retry-After`); `observe()` records it and `reserve()` waits until a request's cost
-fits, so the hub slows down before the platform throttles it. `RedisBudget` shares the
+fits, so the hub slows down before the platform throttles it. A report never raises the
+balance above our own accounting: other workers' requests may still be in flight, their
+reservations already taken from our balance but not yet from the platform's. `RedisBudget` shares the
 state across processes with one Lua script; `LocalBudget` is the same in one process.
 """
 
@@ -59,9 +61,9 @@ class LocalBudget:
 
     def observe(self, *, available: float, maximum: float, restore_rate: float) -> None:
         with self._lock:
+            self._refill(time.monotonic())
             self.maximum, self.restore_rate = maximum, restore_rate
-            self.available = min(available, maximum)
-            self.stamp = time.monotonic()
+            self.available = min(available, self.available, maximum)
 
     def pause(self, seconds: float) -> None:
         with self._lock:
@@ -96,6 +98,24 @@ redis.call('EXPIRE', key, 3600)
 return tostring(wait)
 """
 
+_OBSERVE = """
+local key = KEYS[1]
+local reported = tonumber(ARGV[1])
+local maximum = tonumber(ARGV[2])
+local rate = tonumber(ARGV[3])
+local now = tonumber(ARGV[4])
+local s = redis.call('HMGET', key, 'available', 'maximum', 'rate', 'stamp')
+local old_max = tonumber(s[2]) or maximum
+local old_rate = tonumber(s[3]) or rate
+local own = tonumber(s[1]) or old_max
+local stamp = tonumber(s[4]) or now
+own = math.min(old_max, own + math.max(now - stamp, 0) * old_rate)
+redis.call('HSET', key, 'available', math.min(reported, own, maximum), 'maximum', maximum, 'rate', rate,
+           'stamp', now)
+redis.call('EXPIRE', key, 3600)
+return 1
+"""
+
 
 class RedisBudget:
     """The same bucket kept in Redis under `budget:{account}`, shared by every worker."""
@@ -104,6 +124,7 @@ class RedisBudget:
         self.redis, self.key = redis, f"marketsync:budget:{account}"
         self.maximum, self.restore_rate = maximum, restore_rate
         self._script = redis.register_script(_RESERVE)
+        self._observe = redis.register_script(_OBSERVE)
 
     def _now(self) -> float:
         seconds, micros = self.redis.time()
@@ -120,8 +141,7 @@ class RedisBudget:
             waited += wait
 
     def observe(self, *, available: float, maximum: float, restore_rate: float) -> None:
-        self.redis.hset(self.key, mapping={"available": available, "maximum": maximum, "rate": restore_rate,
-                                           "stamp": self._now()})
+        self._observe(keys=[self.key], args=[available, maximum, restore_rate, self._now()])
 
     def pause(self, seconds: float) -> None:
         until = self._now() + seconds
