@@ -5,8 +5,9 @@ row carrying `changeFromQuantity` (the hub's compare value, or an explicit null 
 check) and the call an `@idempotent(key:)` derived from the chunk's content, so a retry after
 a timeout is applied once. Shopify applies a chunk all-or-nothing: when some rows are
 CHANGE_FROM_QUANTITY_STALE, nothing was written. The writer then reads the stale items' current
-quantities back, reports them `stale=True, observed_quantity=N` (or `ok` when the channel
-already holds the wanted value), reports rows with their own user errors as failed, and sends
+quantities back, reports them `stale=True, observed_quantity=N` — even when N happens to be the
+wanted value, because the channel may have reached it through its own sale that the hub has not
+ingested yet, and only the hub can tell — reports rows with their own user errors as failed, and sends
 the remaining rows again, for up to `STOCK_ROUNDS` rounds; whatever is still unsent after that
 is reported `ok=False` with the reason. Every update gets exactly one result.
 """
@@ -118,13 +119,10 @@ class StockChunk:
         for index in stale:
             update = self.updates[index]
             current = observed.get((update.external_inventory_item_id or "", self.location(update)))
-            if current == update.quantity:
-                self.results[index] = StockWriteResult(update.listing_ref, ok=True, quantity=current)
-            else:
-                self.results[index] = StockWriteResult(update.listing_ref, ok=False, stale=True,
-                                                       observed_quantity=current,
-                                                       error=f"channel holds {current}, not the "
-                                                             f"{update.compare_quantity} the hub compared with")
+            self.results[index] = StockWriteResult(update.listing_ref, ok=False, stale=True,
+                                                   observed_quantity=current,
+                                                   error=f"channel holds {current}, not the "
+                                                         f"{update.compare_quantity} the hub compared with")
 
 
 def row_position(path: Any) -> int | None:
