@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 import redis
-from rq import Worker
+from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from sync.queues import QUEUE_NAMES, all_queues
@@ -25,11 +25,16 @@ def worker_environment(redis_client: redis.Redis, base: dict[str, str] | None = 
 
 def run_worker(connection: redis.Redis, *, burst: bool = False, name: str | None = None,
                queues: Sequence[str] = QUEUE_NAMES, job_timeout: int = 600) -> bool:
-    """Run one worker in this process until stopped (or, with burst, until the queues are empty)."""
+    """Run one worker in this process until stopped (or, with burst, until the queues are empty).
+
+    Jobs run in the worker process itself (no fork per job): the process keeps its hub, its
+    database pool and its Redis connection, which is what makes a job cost milliseconds. Jobs
+    are idempotent and the database holds their state, so a worker that dies loses nothing.
+    """
     selected = [q for q in all_queues(connection) if q.name in queues]
     for q in selected:
         q._default_timeout = job_timeout
-    worker = Worker(selected, connection=connection, serializer=JSONSerializer, name=name)
+    worker = SimpleWorker(selected, connection=connection, serializer=JSONSerializer, name=name)
     return bool(worker.work(burst=burst, logging_level="WARNING", with_scheduler=False))
 
 
