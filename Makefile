@@ -16,8 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(BIN)/marketsync --home .marketsync-demo init
-	$(BIN)/marketsync --home .marketsync-demo status
+	$(BIN)/marketsync demo
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,7 +2,7 @@
 
 Before a request it reserves the document's expected cost from the account's `RateBudget`
 (the last `requestedQueryCost` Shopify reported for that document, else a local estimate);
-after it, it feeds `extensions.cost.throttleStatus` back with `observe()`. So the hub waits
+after it, it feeds `extensions.cost.throttleStatus` back with `settle()`. So the hub waits
 before a request the bucket cannot cover instead of being answered THROTTLED.
 
 Answers are classified before anything else: HTTP errors by `connectors.http.classify`,
@@ -39,7 +39,6 @@ class GraphQLClient:
         self.http = make_client(base_url, policy=policy, transport=transport,
                                 headers={"X-Shopify-Access-Token": access_token,
                                          "Content-Type": "application/json"})
-        self.requested_cost: dict[str, float] = {}  # by cost_key: Shopify's last requestedQueryCost
         self.requests = 0
 
     def close(self) -> None:
@@ -54,16 +53,21 @@ class GraphQLClient:
 
     def _attempt(self, document: str, body: str, variables: Mapping[str, Any], where: str) -> dict[str, Any]:
         key = cost_key(document, variables)
-        expected = max(self.requested_cost.get(key, 0.0), estimate_cost(document, variables))
-        self.budget.reserve(min(expected, MAX_QUERY_COST))
+        known = REQUESTED_COST.get(key)
+        expected = known if known is not None else estimate_cost(document, variables) * ESTIMATE_MARGIN
+        reserved = min(expected, MAX_QUERY_COST)
+        self.budget.reserve(reserved)
         self.requests += 1
-        response = self.http.post(self.path, content=body)
-        classify(response, where, describe=describe_error)
+        payload: dict[str, Any] = {}
         try:
-            payload = response.json()
-        except ValueError:
-            raise Retryable(where, f"Shopify answered HTTP {response.status_code} with a non-JSON body") from None
-        self._observe(key, payload)
+            response = self.http.post(self.path, content=body)
+            classify(response, where, describe=describe_error)
+            try:
+                payload = response.json()
+            except ValueError:
+                raise Retryable(where, f"Shopify answered HTTP {response.status_code} with a non-JSON body") from None
+        finally:
+            self._settle(key, reserved, payload)
         errors = payload.get("errors")
         if errors:
             raise graphql_error(errors, payload, where)
@@ -72,15 +76,18 @@ class GraphQLClient:
             raise Rejected(where, "Shopify answered without data")
         return data
 
-    def _observe(self, key: str, payload: dict[str, Any]) -> None:
+    def _settle(self, key: str, reserved: float, payload: dict[str, Any]) -> None:
+        """The request is answered (or failed): release its reservation with what Shopify reported."""
         cost = (payload.get("extensions") or {}).get("cost") or {}
         if isinstance(cost.get("requestedQueryCost"), int | float):
-            self.requested_cost[key] = float(cost["requestedQueryCost"])
+            REQUESTED_COST[key] = float(cost["requestedQueryCost"])
         status = cost.get("throttleStatus")
         if status:
-            self.budget.observe(available=float(status["currentlyAvailable"]),
-                                maximum=float(status["maximumAvailable"]),
-                                restore_rate=float(status["restoreRate"]))
+            self.budget.settle(reserved, available=float(status["currentlyAvailable"]),
+                               maximum=float(status["maximumAvailable"]),
+                               restore_rate=float(status["restoreRate"]))
+        else:
+            self.budget.settle(reserved)
 
     def paginate(self, document: str, variables: Mapping[str, Any], path: tuple[str, ...], *,
                  what: str, after: str | None = None) -> Iterator[dict[str, Any]]:
@@ -103,6 +110,14 @@ class GraphQLClient:
                 raise ConnectorError(self.where(what), f"Shopify returned the page cursor {after!r} twice; "
                                                        "stopped paginating to avoid a loop")
             seen.add(after)
+
+
+# Shopify's requestedQueryCost by cost_key, for the whole process: every job builds a new
+# connector, and a document costs the same for every order or product it is asked about.
+REQUESTED_COST: dict[str, float] = {}
+# A local estimate may miss Shopify's own rules by a little; reserve a little more until the
+# first answer tells the real figure.
+ESTIMATE_MARGIN = 1.15
 
 
 def cost_key(document: str, variables: Mapping[str, Any]) -> str:

@@ -70,7 +70,10 @@ class WooClient:
         def attempt() -> httpx.Response:
             self.budget.reserve(1)
             self.calls += 1
-            response = self.http.request(method, url, params=dict(params or {}), json=json)
+            try:
+                response = self.http.request(method, url, params=dict(params or {}), json=json)
+            finally:
+                self.budget.settle(1)
             if allow_404 and response.status_code == 404:
                 return response
             classify(response, where, describe=describe)

@@ -96,7 +96,7 @@ def state(shop: ShopRuntime) -> dict[str, Any]:
 
 def requests_summary(shop: ShopRuntime) -> dict[str, Any]:
     return {**shop.requests.as_dict(), "throttled": sum(shop.throttled.values()),
-            "throttled_by_api": dict(shop.throttled)}
+            "throttled_by_api": dict(shop.throttled), "throttled_by_operation": dict(shop.throttled_operations)}
 
 
 def reset_counters(shop: ShopRuntime) -> dict[str, Any]:
@@ -104,6 +104,7 @@ def reset_counters(shop: ShopRuntime) -> dict[str, Any]:
     shop.requests.by_route.clear()
     shop.requests.by_status.clear()
     shop.throttled.clear()
+    shop.throttled_operations.clear()
     shop.writes.clear()
     return {"reset": True}
 

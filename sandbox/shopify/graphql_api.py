@@ -95,7 +95,7 @@ def run(shop: ShopRuntime, query: str, variables: dict[str, Any], operation_name
         return {"errors": [_error(message, "MAX_COST_EXCEEDED", cost=requested, maxCost=MAX_QUERY_COST)],
                 "extensions": {"cost": _cost(shop, requested, None)}}
     if not shop.bucket.take(requested):
-        shop.count_throttled("graphql")
+        shop.count_throttled("graphql", operation.name.value if operation.name else "(anonymous)")
         return {"errors": [_error("Throttled", "THROTTLED",
                                   documentation="https://shopify.dev/api/usage/rate-limits")],
                 "extensions": {"cost": _cost(shop, requested, None)}}

@@ -36,6 +36,7 @@ class ShopRuntime:
     api_version: str = API_VERSION
     access_scopes: list[str] = field(default_factory=lambda: list(ACCESS_SCOPES))
     throttled: Counter[str] = field(default_factory=Counter)
+    throttled_operations: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -49,9 +50,11 @@ class ShopRuntime:
         return bool(headers.get("x-shopify-access-token")) and headers.get("x-shopify-access-token") == \
             self.access_token
 
-    def count_throttled(self, api: str) -> None:
+    def count_throttled(self, api: str, operation: str = "") -> None:
         with self._lock:
             self.throttled[api] += 1
+            if operation:
+                self.throttled_operations[operation] += 1
 
     def set_plan(self, plan: str) -> None:
         """Switch to a Shopify plan's bucket sizes and rates (both buckets start full)."""

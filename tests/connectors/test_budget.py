@@ -25,24 +25,35 @@ def test_reserve_takes_points_without_waiting_while_they_last(budget) -> None:
     assert balance(budget) == pytest.approx(40, abs=1)
 
 
-def test_a_report_never_forgets_reservations_still_in_flight(budget) -> None:
-    budget.reserve(50)          # worker A's request, not yet answered
+def test_a_report_keeps_other_workers_reservations_in_flight(budget) -> None:
+    budget.reserve(50)          # worker A's request
     budget.reserve(40)          # worker B's request, not yet answered
-    # A's answer: the platform has seen only A's cost so far.
-    budget.observe(available=50, maximum=100, restore_rate=1)
-    assert balance(budget) == pytest.approx(10, abs=1)
+    # A's answer: the platform has charged only A (and refunded part of it: actual cost 30).
+    budget.settle(50, available=70, maximum=100, restore_rate=1)
+    assert balance(budget) == pytest.approx(30, abs=1)   # 70 reported - 40 still in flight
+    budget.settle(40, available=45, maximum=100, restore_rate=1)
+    assert balance(budget) == pytest.approx(45, abs=1)   # nothing in flight: the platform's figure
 
 
-def test_a_lower_report_is_believed(budget) -> None:
+def test_refunded_points_come_back(budget) -> None:
+    budget.reserve(90)
+    budget.settle(90, available=95, maximum=100, restore_rate=1)
+    assert balance(budget) == pytest.approx(95, abs=1)
+
+
+def test_a_failed_request_releases_its_reservation_but_not_its_points(budget) -> None:
+    budget.reserve(30)
+    budget.settle(30)
+    assert balance(budget) == pytest.approx(70, abs=1)
     budget.reserve(10)
-    budget.observe(available=5, maximum=100, restore_rate=1)
-    assert balance(budget) == pytest.approx(5, abs=1)
+    budget.settle(10, available=100, maximum=100, restore_rate=1)
+    assert balance(budget) == pytest.approx(100, abs=1)  # nothing left in flight
 
 
 def test_reserve_waits_for_the_refill(budget) -> None:
-    budget.observe(available=0, maximum=100, restore_rate=50)
-    waited = budget.reserve(5)
-    assert waited > 0
+    budget.reserve(10)
+    budget.settle(10, available=0, maximum=100, restore_rate=50)
+    assert budget.reserve(5) > 0
 
 
 def test_pause_blocks_every_worker_sharing_the_account(redis_client) -> None:

@@ -30,7 +30,14 @@ from connectors.base import AccountConfig, StockUpdate, connector_class
 from connectors.errors import AuthFailed, ConnectorError, Rejected
 from connectors.http import HttpPolicy
 from connectors.shopify import ShopifyConnector, normalise, queries
-from connectors.shopify.client import MAX_QUERY_COST, estimate_cost, fit_page
+from connectors.shopify.client import (
+    ESTIMATE_MARGIN,
+    MAX_QUERY_COST,
+    REQUESTED_COST,
+    cost_key,
+    estimate_cost,
+    fit_page,
+)
 from connectors.shopify.connector import LINES_INLINE, REFUND_LINES_INLINE, VARIANTS_INLINE
 from sandbox.catalogue import SeedSpec
 from sandbox.runtime import ServerThread
@@ -244,9 +251,22 @@ def test_every_read_document_fits_shopifys_cost_limit_at_the_page_sizes_used() -
 def test_the_local_cost_estimate_matches_the_simulators(harness: ShopifyHarness) -> None:
     client = harness.make_connector().client
     variables = {"first": 7, "variantsFirst": VARIANTS_INLINE, "query": None}
+    REQUESTED_COST.clear()
     client.execute(queries.PRODUCTS, variables)
-    reported = next(iter(client.requested_cost.values()))
-    assert estimate_cost(queries.PRODUCTS, variables) == reported
+    assert estimate_cost(queries.PRODUCTS, variables) == REQUESTED_COST[cost_key(queries.PRODUCTS, variables)]
+
+
+def test_a_first_reservation_covers_the_fulfilment_query_and_later_ones_use_the_reported_cost(
+        harness: ShopifyHarness) -> None:
+    # This query once came in under its requested cost, and the shortfall showed up as THROTTLED.
+    order = harness.sandbox.place_order([{"sku": "MS-0001-1", "quantity": 1}])
+    variables = {"id": order["admin_graphql_api_id"]}
+    REQUESTED_COST.clear()
+    harness.make_connector().client.execute(queries.ORDER_FULFILMENT_STATE, variables)
+    reported = REQUESTED_COST[cost_key(queries.ORDER_FULFILMENT_STATE, variables)]
+    assert estimate_cost(queries.ORDER_FULFILMENT_STATE, variables) * ESTIMATE_MARGIN >= reported
+    other = {"id": "gid://shopify/Order/1"}
+    assert REQUESTED_COST[cost_key(queries.ORDER_FULFILMENT_STATE, other)] == reported  # ids do not matter
 
 
 def test_a_repeated_cursor_is_refused() -> None:

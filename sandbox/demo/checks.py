@@ -1,0 +1,159 @@
+"""After the demo: what the hub did, checked against what the stores say.
+
+Every figure here is read from the simulators (the channels' own truth) or the hub's database,
+never assumed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import func, select
+
+from sandbox.demo.traffic import PlacedOrder
+from sandbox.demo.world import Channel, DemoWorld
+from store import tables
+
+# How the simulators label writes that came through their API (the hub), not buyers or merchants.
+HUB_SOURCES = {"api", "batch"}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
+
+
+def order_checks(world: DemoWorld, placed: list[PlacedOrder]) -> dict[str, Any]:
+    """Orders placed on the channels versus orders the hub holds: none missing, none twice."""
+    hub = world.require_hub()
+    with hub.db.session() as session:
+        rows = session.execute(select(tables.Account.name, tables.Order.external_id)
+                               .join(tables.Account, tables.Account.id == tables.Order.account_id)).all()
+    held = Counter((name, external.rsplit("/", 1)[-1]) for name, external in rows)
+    expected = {(order.channel, str(order.order_id)) for order in placed}
+    return {
+        "orders_placed": len(placed),
+        "orders_ingested": sum(1 for key in expected if key in held),
+        "missing_orders": sorted(f"{a}:{o}" for a, o in expected - set(held))[:20],
+        "unexpected_orders": sorted(f"{a}:{o}" for a, o in set(held) - expected)[:20],
+        "duplicate_orders": sum(count - 1 for count in held.values() if count > 1),
+    }
+
+
+def stock_checks(world: DemoWorld) -> dict[str, Any]:
+    """Every mapped listing's live channel quantity equals what the hub publishes for it."""
+    hub = world.require_hub()
+    channels = {channel.account: channel for channel in world.channels}
+    with hub.db.session() as session:
+        rows = session.execute(
+            select(tables.Account.name, tables.Listing.channel_sku, tables.Listing.desired_quantity)
+            .join(tables.Account, tables.Account.id == tables.Listing.account_id)
+            .where(tables.Listing.variant_id.is_not(None), tables.Listing.status != "deleted")).all()
+    mismatches = []
+    for account, sku, desired in rows:
+        live = channels[account].quantity(sku) if sku else None
+        if live != desired:
+            mismatches.append({"account": account, "sku": sku, "hub": desired, "channel": live})
+    return {"listings_checked": len(rows), "stock_converged": not mismatches and bool(rows),
+            "mismatches": mismatches[:20], "mismatch_count": len(mismatches)}
+
+
+def _fulfilment_counts(channel: Channel, tracking_numbers: list[tuple[int, str]]) -> Counter[str]:
+    """How many times each tracking number appears on the channel."""
+    seen: Counter[str] = Counter()
+    if channel.platform == "shopify":
+        for fulfilment in channel.sandbox.state()["fulfillments"]:
+            for number in fulfilment.get("tracking_numbers") or []:
+                seen[number] += 1
+        return seen
+    for order_id in {order_id for order_id, _ in tracking_numbers}:
+        for tracking in channel.sandbox.trackings(order_id):
+            seen[str(tracking.get("tracking_number"))] += 1
+    return seen
+
+
+def shipment_checks(world: DemoWorld) -> dict[str, Any]:
+    """Each hub shipment is on its origin channel exactly once."""
+    hub = world.require_hub()
+    with hub.db.session() as session:
+        rows = session.execute(
+            select(tables.Account.name, tables.Order.external_id, tables.Shipment.tracking_number,
+                   tables.Shipment.push_status)
+            .join(tables.Order, tables.Order.id == tables.Shipment.order_id)
+            .join(tables.Account, tables.Account.id == tables.Order.account_id)).all()
+    by_account: dict[str, list[tuple[int, str]]] = {}
+    for account, external_id, tracking, _status in rows:
+        by_account.setdefault(account, []).append((int(external_id.rsplit("/", 1)[-1]), tracking))
+    missing, duplicates = 0, 0
+    for channel in world.channels:
+        expected = by_account.get(channel.account, [])
+        seen = _fulfilment_counts(channel, expected)
+        missing += sum(1 for _, tracking in expected if seen[tracking] == 0)
+        duplicates += sum(seen[tracking] - 1 for _, tracking in expected if seen[tracking] > 1)
+    return {"shipments_created": len(rows), "shipments_pushed": sum(1 for r in rows if r[3] == "pushed"),
+            "shipments_missing_on_channel": missing, "duplicate_fulfilments": duplicates}
+
+
+def _hub_writes(channel: Channel) -> dict[str, list[tuple[float, int]]]:
+    """The hub's stock writes on a channel, per SKU: (time, value written)."""
+    writes: dict[str, list[tuple[float, int]]] = {}
+    for entry in channel.sandbox.writes.entries():
+        if entry.get("source") not in HUB_SOURCES or not entry.get("sku"):
+            continue
+        value = entry.get("available") if channel.platform == "shopify" else entry.get("after")
+        if value is not None:
+            writes.setdefault(str(entry["sku"]), []).append((float(entry["ts"]), int(value)))
+    return writes
+
+
+def propagation(world: DemoWorld, placed: list[PlacedOrder]) -> dict[str, Any]:
+    """Time from an order on one channel until every other channel shows its effect.
+
+    A channel shows it from the hub's first write for that SKU after the order that brings the
+    channel to the origin's post-order quantity or lower (a later sale may have lowered it more).
+    """
+    writes = {channel.account: _hub_writes(channel) for channel in world.channels}
+    samples: list[float] = []
+    unseen = 0
+    for order in placed:
+        last = 0.0
+        for account, by_sku in writes.items():
+            if account == order.channel:
+                continue
+            reached = [ts for ts, value in by_sku.get(order.sku, []) if ts >= order.placed_at
+                       and value <= order.quantity_after]
+            if not reached:
+                unseen += 1
+                last = math.nan
+                break
+            last = max(last, min(reached) - order.placed_at)
+        if not math.isnan(last):
+            samples.append(last * 1000)
+    return {"p50": round(percentile(samples, 0.5), 1), "p99": round(percentile(samples, 0.99), 1),
+            "max": round(max(samples, default=0.0), 1), "samples": len(samples), "not_reached": unseen}
+
+
+def api_calls(world: DemoWorld) -> dict[str, Any]:
+    counts: dict[str, Any] = {}
+    for channel in world.channels:
+        totals = channel.sandbox.requests.as_dict()
+        shopify = channel.sandbox.request_counts() if channel.platform == "shopify" else {}
+        throttled = shopify.get("throttled", 0)
+        counts[channel.account] = {"requests": totals["total"],
+                                   "throttled_by_operation": shopify.get("throttled_by_operation", {}),
+                                   "stock_writes": sum(len(v) for v in _hub_writes(channel).values()),
+                                   "throttled_or_429": int(totals["by_status"].get("429", 0)) + int(throttled)}
+    return counts
+
+
+def conflict_checks(world: DemoWorld) -> dict[str, int]:
+    hub = world.require_hub()
+    with hub.db.session() as session:
+        total = int(session.scalar(select(func.count()).select_from(tables.Conflict)) or 0)
+        still_open = int(session.scalar(select(func.count()).select_from(tables.Conflict)
+                                        .where(tables.Conflict.status == "open")) or 0)
+    return {"opened": total, "resolved": total - still_open, "open": still_open}

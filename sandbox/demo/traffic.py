@@ -1,0 +1,91 @@
+"""What happens to the stores during the demo: buyers order, some cancel or get refunds, the
+warehouse ships the rest (through the hub, which pushes tracking back to each origin)."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from sandbox.demo.world import Channel, DemoWorld
+from sandbox.shopify.store import StoreError
+from sandbox.woocommerce.store import OutOfStock
+from store import tables
+from sync.order_ledger import open_units
+from sync.shipments import create_shipment, enqueue_push
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    channel: str
+    order_id: int
+    sku: str
+    quantity: int
+    placed_at: float       # wall clock, comparable with the simulators' write log `ts`
+    quantity_after: int    # what the origin channel showed right after the order
+
+
+def place_orders(world: DemoWorld, count: int, rng: random.Random, *, threads: int = 8
+                 ) -> tuple[list[PlacedOrder], int]:
+    """`count` buyer orders spread over every channel, several at once. Returns (placed, refused)."""
+    plan = [(rng.choice(world.channels), rng.choice(world.skus), rng.randint(1, 2)) for _ in range(count)]
+    placed: list[PlacedOrder] = []
+    refused = 0
+    lock = threading.Lock()
+
+    def buy(channel: Channel, sku: str, quantity: int) -> None:
+        nonlocal refused
+        started = time.time()
+        try:
+            order = channel.sandbox.place_order([{"sku": sku, "quantity": quantity}])
+        except (OutOfStock, StoreError):
+            with lock:
+                refused += 1
+            return
+        after = channel.quantity(sku)
+        with lock:
+            placed.append(PlacedOrder(channel.account, int(order["id"]), sku, quantity, started,
+                                      after if after is not None else 0))
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for channel, sku, quantity in plan:
+            pool.submit(buy, channel, sku, quantity)
+            time.sleep(rng.uniform(0, 0.01))  # buyers arrive over time, not all in one instant
+    return placed, refused
+
+
+def cancel_and_refund(world: DemoWorld, placed: list[PlacedOrder], rng: random.Random, *,
+                      cancel_share: float = 0.1, refund_share: float = 0.05) -> dict[str, int]:
+    """Buyers cancel some orders and merchants refund others (with restock), on the channels."""
+    by_account = {channel.account: channel for channel in world.channels}
+    chosen = rng.sample(placed, k=int(len(placed) * (cancel_share + refund_share)))
+    cut = int(len(placed) * cancel_share)
+    for order in chosen[:cut]:
+        by_account[order.channel].sandbox.cancel_order(order.order_id, restock=True)
+    for order in chosen[cut:]:
+        by_account[order.channel].sandbox.refund_order(order.order_id, restock=True)
+    return {"cancelled": cut, "refunded": len(chosen) - cut}
+
+
+def ship_open_orders(world: DemoWorld) -> int:
+    """The warehouse ships every open order's remaining units, one tracking number per order."""
+    hub = world.require_hub()
+    created: list[int] = []
+    with hub.db.session() as session:
+        orders = session.scalars(select(tables.Order).where(tables.Order.status == "open")).all()
+        for order in orders:
+            lines = session.scalars(select(tables.OrderLine).where(tables.OrderLine.order_id == order.id)).all()
+            if not any(open_units(line) > 0 and not line.held for line in lines):
+                continue
+            shipment, is_new = create_shipment(
+                session, order, None, carrier="DHL", tracking=f"DEMO{order.id:07d}",
+                url=f"https://tracking.example/DEMO{order.id:07d}", source="demo-warehouse")
+            if is_new:
+                created.append(shipment.id)
+    for shipment_id in created:
+        enqueue_push(hub, shipment_id)
+    return len(created)
