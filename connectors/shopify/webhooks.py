@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from connectors.base import WebhookEvent
 from connectors.errors import AuthFailed, Rejected
 
-# Topics the hub subscribes to: WebhookSubscriptionTopic enum value → header form.
+# WebhookSubscriptionTopic enum value → the topic's header form.
 TOPICS = {
     "ORDERS_CREATE": "orders/create",
     "ORDERS_UPDATED": "orders/updated",
@@ -25,6 +25,11 @@ TOPICS = {
     "INVENTORY_LEVELS_UPDATE": "inventory_levels/update",
     "FULFILLMENTS_CREATE": "fulfillments/create",
 }
+
+# What the hub subscribes to: only topics it acts on. Product and inventory updates are left
+# out on purpose: every stock write the hub makes would come back as one (an echo storm that
+# delays the order events behind it), and reconciliation reads live quantities itself.
+SUBSCRIBED = ("ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED", "FULFILLMENTS_CREATE")
 
 
 def signature(body: bytes, secret: str) -> str:

@@ -26,7 +26,7 @@ from connectors.errors import Rejected
 from connectors.shopify import queries
 from connectors.shopify.client import GraphQLClient
 from connectors.shopify.normalise import available
-from connectors.shopify.webhooks import TOPICS
+from connectors.shopify.webhooks import SUBSCRIBED, TOPICS
 
 STOCK_ROUNDS = 3
 STALE = "CHANGE_FROM_QUANTITY_STALE"
@@ -255,7 +255,8 @@ def register_webhooks(client: GraphQLClient, url: str, *, page_size: int) -> lis
     """Subscribe `url` to every topic the hub needs; existing identical subscriptions are kept."""
     present = {(s.topic, s.url): s for s in list_webhooks(client, page_size=page_size)}
     subscribed: list[WebhookSubscription] = []
-    for enum_value, topic in TOPICS.items():
+    for enum_value in SUBSCRIBED:
+        topic = TOPICS[enum_value]
         if (topic, url) in present:
             subscribed.append(present[(topic, url)])
             continue

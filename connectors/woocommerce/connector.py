@@ -274,7 +274,7 @@ class WooCommerceConnector(Connector):
 
     # ---- webhooks ------------------------------------------------------------------------------
     def register_webhooks(self, url: str) -> list[WebhookSubscription]:
-        """Subscribe `url` to order.created, order.updated and product.updated (existing ones are kept)."""
+        """Subscribe `url` to order.created and order.updated (existing ones are kept)."""
         secret = self.account.secret("webhook_secret")
         existing = {(hook.topic, hook.url): hook for hook in self.list_webhooks()}
         result = []

@@ -23,7 +23,9 @@ from connectors.base import WebhookEvent, WebhookSubscription
 from connectors.errors import AuthFailed, Rejected
 
 PING = re.compile(rb"^webhook_id=(\d+)$")
-TOPICS = ("order.created", "order.updated", "product.updated")
+# Only topics the hub acts on: `product.updated` would echo every stock write the hub makes,
+# and reconciliation reads live quantities itself.
+TOPICS = ("order.created", "order.updated")
 
 
 def signature(body: bytes, secret: str) -> str:

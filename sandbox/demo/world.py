@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rq.registry import StartedJobRegistry
 from sqlalchemy import func, select
 
 from sandbox.catalogue import SeedSpec
-from sandbox.runtime import ServerThread
+from sandbox.runtime import free_port
 from sandbox.shopify import ShopifySandbox
 from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
@@ -29,6 +32,7 @@ from sync.context import Hub
 from sync.queues import all_queues
 from sync.runtime import set_hub
 from sync.service import start_workers, stop_workers, webhook_url
+from sync.workers import worker_environment
 
 UNMATCHED_SKU = "LOCAL-ONLY-1"
 
@@ -65,7 +69,7 @@ class DemoWorld:
     workers: int = 2
     channels: list[Channel] = field(default_factory=list)
     hub: Hub | None = None
-    _server: ServerThread | None = None
+    _server: subprocess.Popen[bytes] | None = None
     _workers: list[Any] = field(default_factory=list)
 
     @property
@@ -109,23 +113,27 @@ class DemoWorld:
                              "webhook_secret": "demo-webhook-secret"}, actor="demo")
 
     def start_services(self) -> None:
-        """Webhook server (registered on every channel) and worker processes."""
-        from sync.webserver import build_app
-
+        """Worker processes and the webhook server (its own process, as `marketsync serve` runs in
+        production), registered on every channel."""
         hub = self.require_hub()
-        self._server = ServerThread(build_app(hub)).start()
+        env = {**os.environ, "MARKETSYNC_HOME": str(self.home), "MARKETSYNC_DATABASE__URL": "",
+               "MARKETSYNC_REDIS__URL": ""}
+        env.pop("MARKETSYNC_CONFIG", None)
+        self._workers = start_workers(hub, self.workers, base_env=env)
+        port = free_port()
+        self._server = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=worker_environment(hub.redis, env), start_new_session=True)
+        base = f"http://127.0.0.1:{port}"
+        wait_until_healthy(base, self._server)
         with hub.db.session() as session:
             accounts = list(session.scalars(select(tables.Account)))
         for account in accounts:
             connector = hub.connector(account)
             try:
-                connector.register_webhooks(webhook_url(self._server.url, account.platform, account.name))
+                connector.register_webhooks(webhook_url(base, account.platform, account.name))
             finally:
                 connector.close()
-        env = {**os.environ, "MARKETSYNC_HOME": str(self.home), "MARKETSYNC_DATABASE__URL": "",
-               "MARKETSYNC_REDIS__URL": ""}
-        env.pop("MARKETSYNC_CONFIG", None)
-        self._workers = start_workers(hub, self.workers, base_env=env)
 
     def require_hub(self) -> Hub:
         if self.hub is None:
@@ -163,9 +171,7 @@ class DemoWorld:
         return state
 
     def stop(self, keep: bool) -> None:
-        stop_workers(self._workers)
-        if self._server is not None:
-            self._server.stop()
+        stop_workers(self._workers + ([self._server] if self._server is not None else []))
         for channel in self.channels:
             channel.sandbox.stop()
         if self.hub is not None:
@@ -173,6 +179,21 @@ class DemoWorld:
             set_hub(None)
         if not keep and self.home.exists():
             shutil.rmtree(self.home, ignore_errors=True)
+
+
+def wait_until_healthy(base: str, process: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+    """Wait for the webhook server's /healthz; fail clearly if it exits or never answers."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the webhook server exited with code {process.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the webhook server at {base} did not become healthy in {timeout_s:.0f} s")
 
 
 def default_home() -> Path:
