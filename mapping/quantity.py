@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mapping.fields import FIELD_KEYS
+
 RULE_KEYS = ("buffer", "percent", "max_qty", "end_when", "list")
 ACCOUNT_STOCK_KEYS = (*RULE_KEYS, "drift_policy")
 SKU_KEYS = (*RULE_KEYS, "safety_stock", "accounts")
@@ -83,11 +85,16 @@ def validate_account_table(name: str, table: Mapping[str, Any]) -> None:
 
 
 def validate_sku_table(sku: str, table: Mapping[str, Any]) -> None:
-    """Check `[skus."SKU"]` and its `[skus."SKU".accounts.NAME]` tables; unknown keys are refused."""
+    """Check `[skus."SKU"]` and its `[skus."SKU".accounts.NAME]` tables; unknown keys are refused.
+
+    Field-rule keys (`mapping.fields.FIELD_KEYS`) live in the same tables; `mapping.fields` checks them.
+    """
     where = f'skus."{sku}"'
     for key, value in table.items():
+        if key in FIELD_KEYS:
+            continue
         if key not in SKU_KEYS:
-            raise RuleError(f"{where} has unknown key {key!r}; keys: {', '.join(SKU_KEYS)}")
+            raise RuleError(f"{where} has unknown key {key!r}; keys: {', '.join((*SKU_KEYS, *FIELD_KEYS))}")
         if key == "accounts":
             if not isinstance(value, Mapping):
                 raise RuleError(f"{where}.accounts must be a table of [skus.\"{sku}\".accounts.NAME] tables")
@@ -101,8 +108,10 @@ def _validate_sku_account(where: str, rules: Any) -> None:
     if not isinstance(rules, Mapping):
         raise RuleError(f"{where} must be a table of rules ({', '.join(RULE_KEYS)})")
     for key, value in rules.items():
+        if key in FIELD_KEYS:
+            continue
         if key not in RULE_KEYS:
-            raise RuleError(f"{where} has unknown key {key!r}; keys: {', '.join(RULE_KEYS)}")
+            raise RuleError(f"{where} has unknown key {key!r}; keys: {', '.join((*RULE_KEYS, *FIELD_KEYS))}")
         _check_value(key, value, where)
 
 

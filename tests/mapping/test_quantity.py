@@ -96,3 +96,12 @@ def test_bad_override_tables_name_the_key(accounts, skus, message) -> None:
 def test_valid_overrides_and_foreign_account_keys_pass() -> None:
     validate_overrides({"shop": {"buffer": 1, "drift_policy": "adopt", "price_markup": 10}},
                        {"A": {"safety_stock": 2, "list": False, "accounts": {"shop": {"percent": 50}}}})
+
+
+def test_sku_tables_accept_field_rule_keys_but_still_refuse_typos() -> None:
+    from mapping.quantity import RuleError, validate_sku_table
+
+    per_account = {"blog": {"buffer": 1, "title_template": "{title}"}}
+    validate_sku_table("MS-1", {"max_qty": 5, "price_ending": ".99", "accounts": per_account})
+    with pytest.raises(RuleError, match="maxqty"):
+        validate_sku_table("MS-1", {"maxqty": 5})
