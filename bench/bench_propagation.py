@@ -21,15 +21,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bench.harness import connect_shopify, connect_woocommerce, link_listings
+from bench.harness import connect_shopify, connect_woocommerce, link_listings, make_hub
 from connectors.base import StockUpdate
 from sandbox.catalogue import SeedSpec
 from sandbox.shopify import ShopifySandbox
 from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
-from store.settings import load_settings
 from sync import stock
+from sync.accounts import get_account
 from sync.context import Hub
+from sync.cycle import drain
 from sync.ledger import Movement, apply_movement
 from sync.locations import hub_location
 from sync.propagation import schedule_pushes
@@ -37,19 +38,6 @@ from sync.runtime import set_hub
 from sync.workers import worker_environment
 
 NAME = "propagation"
-
-
-def make_hub(workdir: Path) -> Hub:
-    os.environ["MARKETSYNC_HOME"] = str(workdir / "ws")
-    os.environ["MARKETSYNC_DATABASE__URL"] = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir}/hub.db")
-    if os.environ.get("REDIS_URL"):
-        os.environ["MARKETSYNC_REDIS__URL"] = os.environ["REDIS_URL"].rstrip("/") + "/13"
-    hub = Hub(load_settings())
-    hub.workspace.secret_box(create=True)
-    hub.db.upgrade()
-    hub.redis.flushdb()
-    set_hub(hub)
-    return hub
 
 
 def burst(hub: Hub, count: int, skus: list[str], rng: random.Random, tag: str, per_transaction: int = 20,
@@ -114,8 +102,7 @@ def baseline(hub: Hub, account: str, woo: WooCommerceSandbox, shop: ShopifySandb
     """One call per changed item (what a naive sync does), on the pending changes of `account`."""
     reset(woo, shop)
     with hub.db.session() as session:
-        row = session.scalar(select(tables.Account).where(tables.Account.name == account))
-        assert row is not None
+        row = get_account(session, account)
     updates = pending_updates(hub, account)
     connector = hub.connector(row)
     started = time.perf_counter()
@@ -196,7 +183,8 @@ def run(listings: int | None = None) -> dict[str, Any]:
     rng = random.Random(11)
     spec = SeedSpec(products=listings, variants=1, stock=1000)
     with tempfile.TemporaryDirectory() as tmp:
-        hub = make_hub(Path(tmp))
+        hub = make_hub(Path(tmp), redis_db=13)
+        set_hub(hub)
         with WooCommerceSandbox(spec=spec) as woo, ShopifySandbox(spec=spec, plan="plus") as shop:
             connect_woocommerce(hub, woo, "woo")
             connect_shopify(hub, shop, "shop")
@@ -204,7 +192,6 @@ def run(listings: int | None = None) -> dict[str, Any]:
             link_listings(hub, "woo")
             link_listings(hub, "shop")
             stock.import_stock(hub, "woo")
-            from sync.cycle import drain
             drain(hub, {})
             setup_s = time.perf_counter() - setup_started
             skus = sorted(v.sku for v in _variants(hub))

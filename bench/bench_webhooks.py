@@ -20,27 +20,14 @@ from typing import Any
 
 import httpx
 
+from bench.harness import make_hub
 from connectors.woocommerce.webhooks import signature
 from sandbox.runtime import ServerThread, free_port
-from store.settings import load_settings
 from sync.accounts import add_account
-from sync.context import Hub
 from sync.webserver import build_app
 
 NAME = "webhooks"
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def make_hub(workdir: Path) -> Hub:
-    os.environ["MARKETSYNC_HOME"] = str(workdir / "ws")
-    os.environ["MARKETSYNC_DATABASE__URL"] = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir}/hub.db")
-    if os.environ.get("REDIS_URL"):
-        os.environ["MARKETSYNC_REDIS__URL"] = os.environ["REDIS_URL"].rstrip("/") + "/12"
-    hub = Hub(load_settings())
-    hub.workspace.secret_box(create=True)
-    hub.db.upgrade()
-    hub.redis.flushdb()
-    return hub
 
 
 def delivery(n: int) -> tuple[bytes, dict[str, str]]:
@@ -71,7 +58,7 @@ def timed(http: httpx.Client, path: str, n: int) -> tuple[float, int]:
 def run() -> dict[str, Any]:
     count = int(os.environ.get("BENCH_WEBHOOKS", "200"))
     with tempfile.TemporaryDirectory() as tmp:
-        hub = make_hub(Path(tmp))
+        hub = make_hub(Path(tmp), redis_db=12)
         name = f"bench-{uuid.uuid4().hex[:8]}"  # a shared BENCH_DATABASE_URL keeps earlier runs' rows
         add_account(hub, "woocommerce", name, {"url": "http://127.0.0.1:9"},
                     {"consumer_key": "ck", "consumer_secret": "cs", "webhook_secret": "whsec"}, actor="bench")

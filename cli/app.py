@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from mapping.quantity import validate_overrides
 from store.settings import Settings, load_settings
 from sync.context import Hub
 from sync.runtime import set_hub
@@ -46,6 +47,12 @@ class App:
         """The hub, with its database checked to be initialised and current."""
         hub = self.hub
         hub.db.require_current()
+        return hub
+
+    def stock_hub(self) -> Hub:
+        """The ready hub, with its quantity override tables validated (a bad key fails here)."""
+        hub = self.ready_hub()
+        validate_overrides(hub.settings.accounts, hub.settings.skus)
         return hub
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ from store import tables
 from sync.accounts import get_account
 from sync.audit import current_user
 from sync.catalog import enqueue_import, enqueue_refresh, import_catalog, refresh_listings
+from sync.context import Hub
 
 
 @contextmanager
@@ -27,6 +28,13 @@ def counting(what: str) -> Iterator[Callable[[int], None]]:
                   disable=not err_console.is_terminal) as progress:
         task = progress.add_task(what, total=None)
         yield lambda n: progress.update(task, completed=n)
+
+
+def queue_for(hub: Hub, account: str, enqueue: Callable[[Hub, int], str]) -> None:
+    """Put ACCOUNT's catalogue job on the catalog queue and say its job id."""
+    with hub.db.session() as session:
+        account_id = get_account(session, account).id
+    click.echo(f"queued {enqueue(hub, account_id)}")
 
 
 def print_counts(title: str, counts: dict[str, Any], as_json: bool) -> None:
@@ -50,9 +58,7 @@ def catalog_import(app: App, account: str, queued: bool, as_json: bool) -> None:
     """Build or update the catalogue (keyed by SKU) from ACCOUNT, then refresh its listings."""
     hub = app.ready_hub()
     if queued:
-        with hub.db.session() as session:
-            account_id = get_account(session, account).id
-        click.echo(f"queued {enqueue_import(hub, account_id)}")
+        queue_for(hub, account, enqueue_import)
         return
     with counting(f"reading products of {account}") as progress:
         counts = import_catalog(hub, account, actor=current_user(), progress=progress)
@@ -68,9 +74,7 @@ def catalog_refresh(app: App, account: str, queued: bool, as_json: bool) -> None
     """Read ACCOUNT's listings, match them to variants, and open or close conflicts."""
     hub = app.ready_hub()
     if queued:
-        with hub.db.session() as session:
-            account_id = get_account(session, account).id
-        click.echo(f"queued {enqueue_refresh(hub, account_id)}")
+        queue_for(hub, account, enqueue_refresh)
         return
     with counting(f"reading listings of {account}") as progress:
         counts = refresh_listings(hub, account, actor=current_user(), progress=progress)

@@ -8,17 +8,8 @@ from typing import Any
 import click
 
 from cli.app import App, console, json_option, pass_app, print_json, print_table
-from mapping.quantity import validate_overrides
 from sync import stock as service
 from sync.audit import current_user
-from sync.context import Hub
-
-
-def stock_hub(app: App) -> Hub:
-    """The ready hub, with its quantity override tables validated (a bad key fails here)."""
-    hub = app.ready_hub()
-    validate_overrides(hub.settings.accounts, hub.settings.skus)
-    return hub
 
 
 @click.group()
@@ -32,7 +23,7 @@ def stock() -> None:
 @pass_app
 def stock_import(app: App, account: str, as_json: bool) -> None:
     """Set the hub's on_hand from ACCOUNT's levels for its mapped listings (a re-run is a no-op)."""
-    hub = stock_hub(app)
+    hub = app.stock_hub()
     with console.status(f"reading stock levels of {account}…"):
         counts = service.import_stock(hub, account)
     if as_json:
@@ -54,7 +45,7 @@ def stock_adjust(app: App, sku: str, delta: str, location: str, reason: str) -> 
         amount = int(delta)
     except ValueError:
         raise click.UsageError(f"±N must be a whole number like +5 or -2 (got {delta!r})") from None
-    hub = stock_hub(app)
+    hub = app.stock_hub()
     key = service.adjust(hub, sku, amount, location, reason, actor=current_user())
     click.echo(f"{sku} at {location}: on_hand {amount:+d} ({key})")
 
@@ -65,7 +56,7 @@ def stock_adjust(app: App, sku: str, delta: str, location: str, reason: str) -> 
 @pass_app
 def stock_receive(app: App, file: Path, as_json: bool) -> None:
     """Apply a receipt CSV with columns sku, location, quantity, reference (a re-run is a no-op)."""
-    hub = stock_hub(app)
+    hub = app.stock_hub()
     report = service.receive(hub, file)
     if as_json:
         print_json(report.as_dict())
@@ -86,7 +77,7 @@ def stock_receive(app: App, file: Path, as_json: bool) -> None:
 @pass_app
 def stock_levels(app: App, skus: tuple[str, ...], as_json: bool) -> None:
     """on_hand, committed and available per SKU per hub location (all SKUs, or the SKUS given)."""
-    rows = service.levels(stock_hub(app), skus)
+    rows = service.levels(app.stock_hub(), skus)
     if as_json:
         print_json(rows)
         return
@@ -100,7 +91,7 @@ def stock_levels(app: App, skus: tuple[str, ...], as_json: bool) -> None:
 @pass_app
 def stock_history(app: App, sku: str, as_json: bool) -> None:
     """Every movement of SKU, newest first, with reason, source and reference."""
-    rows = service.history(stock_hub(app), sku)
+    rows = service.history(app.stock_hub(), sku)
     if as_json:
         print_json(rows)
         return
@@ -137,7 +128,7 @@ def _print_explain(data: dict[str, Any]) -> None:
 @pass_app
 def stock_explain(app: App, sku: str, account: str | None, as_json: bool) -> None:
     """Why each channel shows what it shows for SKU: levels, open orders, safety stock, each rule."""
-    data = service.explain(stock_hub(app), sku, account)
+    data = service.explain(app.stock_hub(), sku, account)
     if as_json:
         print_json(data)
     else:

@@ -14,18 +14,7 @@ from store import tables
 from sync.accounts import get_account
 from sync.orders import enqueue_event, process_event_job
 from sync.privacy import REDACTED
-
-
-def webhook_path(platform: str, account: str) -> str:
-    return f"/webhooks/{platform}/{account}"
-
-
-def delivery_url(base: str, platform: str, account: str) -> str:
-    """Decision: --url is the public base URL of `marketsync serve`; the path is added here
-    (a URL already ending in the account's path is used as is)."""
-    path = webhook_path(platform, account)
-    base = base.rstrip("/")
-    return base if base.endswith(path) else base + path
+from sync.service import webhook_url
 
 
 @click.group()
@@ -42,7 +31,7 @@ def webhooks_register(app: App, account: str, url: str) -> None:
     hub = app.ready_hub()
     with hub.db.session() as session:
         row = get_account(session, account)
-    target = delivery_url(url, row.platform, row.name)
+    target = webhook_url(url, row.platform, row.name)
     connector = hub.connector(row)
     try:
         subscriptions = connector.register_webhooks(target)

@@ -29,6 +29,14 @@ def get_account(session: Session, name: str) -> tables.Account:
     return account
 
 
+def get_account_by_id(session: Session, account_id: int, *, doing: str) -> tables.Account:
+    """The account a job was queued for; LookupError when it was removed meanwhile."""
+    account = session.get(tables.Account, account_id)
+    if account is None:
+        raise LookupError(f"account id {account_id} no longer exists; nothing to {doing}")
+    return account
+
+
 def validate_options(platform: str, options: dict[str, str], secrets: dict[str, str]) -> None:
     """Refuse unknown keys and missing required ones, naming them."""
     specs = {spec.name: spec for spec in connector_class(platform).options}

@@ -18,10 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import canonical
+from connectors.base import Connector
 from store import tables
 from store.types import utcnow
 from sync import linking
-from sync.accounts import get_account
+from sync.accounts import get_account, get_account_by_id
 from sync.audit import audit
 from sync.context import Hub
 from sync.listing_refresh import apply_listings
@@ -32,11 +33,6 @@ Progress = Callable[[int], None]
 CATALOG_QUEUE = "catalog"
 
 
-def _account(hub: Hub, name: str) -> tables.Account:
-    with hub.db.session() as session:
-        return get_account(session, name)
-
-
 def read_all(items: Iterable[Any], progress: Progress | None) -> list[Any]:
     result = []
     for item in items:
@@ -44,6 +40,19 @@ def read_all(items: Iterable[Any], progress: Progress | None) -> list[Any]:
         if progress:
             progress(len(result))
     return result
+
+
+def read_channel(hub: Hub, account_name: str, read: Callable[[Connector], Iterable[Any]],
+                 progress: Progress | None) -> tuple[tables.Account, list[Any], int]:
+    """Everything `read(connector)` yields for the account, before any transaction opens; also
+    how many records the connector skipped."""
+    with hub.db.session() as session:
+        account = get_account(session, account_name)
+    connector = hub.connector(account)
+    try:
+        return account, read_all(read(connector), progress), len(connector.skipped)
+    finally:
+        connector.close()
 
 
 # ---- import ------------------------------------------------------------------------------------
@@ -100,13 +109,7 @@ def upsert_product(session: Session, product: canonical.Product, counts: dict[st
 def import_catalog(hub: Hub, account_name: str, *, actor: str = "marketsync",
                    progress: Progress | None = None) -> dict[str, int]:
     """Build or update the catalogue from `account_name`, then refresh its listings."""
-    account = _account(hub, account_name)
-    connector = hub.connector(account)
-    try:
-        products = read_all(connector.products(), progress)
-        skipped = len(connector.skipped)
-    finally:
-        connector.close()
+    _, products, skipped = read_channel(hub, account_name, lambda connector: connector.products(), progress)
     counts = {"products": len(products), "products_created": 0, "products_updated": 0, "variants_created": 0,
               "variants_updated": 0, "skipped": skipped}
     with hub.db.session() as session:
@@ -122,13 +125,7 @@ def import_catalog(hub: Hub, account_name: str, *, actor: str = "marketsync",
 def refresh_listings(hub: Hub, account_name: str, *, actor: str = "marketsync",
                      progress: Progress | None = None) -> dict[str, int]:
     """Upsert `account_name`'s listings, match them to variants and keep its conflicts current."""
-    account = _account(hub, account_name)
-    connector = hub.connector(account)
-    try:
-        listings = read_all(connector.listings(), progress)
-        skipped = len(connector.skipped)
-    finally:
-        connector.close()
+    account, listings, skipped = read_channel(hub, account_name, lambda connector: connector.listings(), progress)
     with hub.db.session() as session:
         row = session.get(tables.Account, account.id)
         assert row is not None
@@ -142,10 +139,7 @@ def _run(kind: str, account_id: int, work: Callable[[Hub, str], dict[str, int]])
     """Run `work` for an account, recorded as a sync run (counts, or the error)."""
     hub = current_hub()
     with hub.db.session() as session:
-        account = session.get(tables.Account, account_id)
-        if account is None:
-            raise LookupError(f"account id {account_id} no longer exists; nothing to {kind}")
-        name = account.name
+        name = get_account_by_id(session, account_id, doing=kind).name
         run = tables.SyncRun(kind=kind, account_id=account_id)
         session.add(run)
         session.flush()

@@ -1,7 +1,7 @@
 """One full sync cycle on demand (`marketsync sync --once`), through the same queues and jobs.
 
-Poll orders (when the orders engine is installed), recompute every listing of the accounts,
-push; the jobs run in a burst worker inside this process (and any running workers help).
+Poll orders, recompute every listing of the accounts, push; the jobs run in a burst worker
+inside this process (and any running workers help).
 `dry_run` computes the outbound changes and sends nothing, writing nothing either.
 """
 
@@ -18,10 +18,10 @@ from store import tables
 from store.types import utcnow
 from sync.accounts import get_account
 from sync.context import Hub
+from sync.orders import enqueue_poll
 from sync.propagation import blocked_listing_ids, listing_quantities, recompute_accounts, schedule_pushes
 from sync.pushing import state_key
 from sync.queues import all_queues
-from sync.scheduler import enqueue_unique, has_function
 
 
 def account_ids(hub: Hub, names: list[str] | None) -> dict[int, str]:
@@ -65,11 +65,9 @@ def sync_once(hub: Hub, names: list[str] | None = None) -> list[dict[str, Any]]:
     """Poll, recompute and push every chosen account once; per-account figures."""
     accounts = account_ids(hub, names)
     started = utcnow()
-    if has_function("sync.orders.poll_orders_job"):
-        for account_id in accounts:
-            enqueue_unique(hub.redis, "orders", "sync.orders.poll_orders_job", (account_id,),
-                           f"poll-orders-{account_id}")
-        drain(hub, accounts)
+    for account_id in accounts:
+        enqueue_poll(hub, account_id)
+    drain(hub, accounts)
     with hub.db.session() as session:
         recompute_accounts(session, list(accounts), hub.settings)
     schedule_pushes(hub, list(accounts))

@@ -30,7 +30,7 @@ from mapping import fields
 from mapping.conflicts import ConflictKind, close_if_open, open_unless_ignored
 from store import tables
 from sync import linking
-from sync.accounts import get_account
+from sync.accounts import get_account, get_account_by_id
 from sync.audit import audit
 from sync.context import Hub
 from sync.listing_push_data import HubVariant, adopt_into_hub, channel_values, load_hub, product_for_channel
@@ -264,10 +264,7 @@ def push_listings_job(account_id: int, skus: list[str] | None = None) -> dict[st
 
     hub = current_hub()
     with hub.db.session() as session:
-        account = session.get(tables.Account, account_id)
-        if account is None:
-            raise LookupError(f"account id {account_id} no longer exists; nothing to push")
-        name = account.name
+        name = get_account_by_id(session, account_id, doing="push").name
     return summary(push_account(hub, name, skus=set(skus) if skus else None, dry_run=False, actor="marketsync"))
 
 

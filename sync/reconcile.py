@@ -1,10 +1,9 @@
 """Reconciliation: compare what each channel shows with what the hub believes it shows.
 
 A difference that the account's recent orders explain is not drift: the job re-polls the
-account's orders first (`sync.orders.poll_orders_job`, when the orders engine is installed),
-and a channel already showing the hub's desired number is simply acknowledged. What is left
-is DRIFT, handled by the account's policy (`[accounts.NAME] drift_policy`, else
-`stock.drift_policy`):
+account's orders first (`sync.orders.poll_orders_job`), and a channel already showing the
+hub's desired number is simply acknowledged. What is left is DRIFT, handled by the account's
+policy (`[accounts.NAME] drift_policy`, else `stock.drift_policy`):
 
 - `revert` (default): acknowledge the observed number and push the hub's number back;
 - `adopt`: record the difference as an adjustment movement (reason `drift_adopt`, source =
@@ -15,7 +14,6 @@ is DRIFT, handled by the account's policy (`[accounts.NAME] drift_policy`, else
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import datetime
 from typing import Any
@@ -30,7 +28,9 @@ from store.types import utcnow
 from sync.context import Hub
 from sync.ledger import Movement, apply_movement
 from sync.locations import order_location_id
+from sync.orders import poll_orders_job
 from sync.propagation import INACTIVE_STATUSES, schedule_pushes
+from sync.runtime import current_hub
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +43,10 @@ def drift_policy(settings: Settings, account_name: str) -> str:
 def ingest_recent_orders(hub: Hub, account_id: int) -> bool:
     """Ingest the account's recent orders now, so a sale the channel made is counted once.
 
-    Returns False when the orders engine is not installed (then nothing can be explained by orders).
+    Returns False when the poll failed (it is logged; the periodic poll job retries).
     """
     try:
-        orders = importlib.import_module("sync.orders")
-    except ModuleNotFoundError:
-        return False
-    poll = getattr(orders, "poll_orders_job", None)
-    if poll is None:
-        return False
-    try:
-        poll(account_id)
+        poll_orders_job(account_id)
     except Exception as exc:  # a failed poll must not stop the push or the check; the poll job retries
         log.warning("order poll for account %s failed before reconciling: %s", account_id, exc)
         return False
@@ -155,6 +148,4 @@ def reconcile_account(hub: Hub, account_id: int) -> dict[str, Any]:
 
 def reconcile_job(account_id: int) -> dict[str, Any]:
     """RQ job: reconcile one account's live channel quantities with the hub."""
-    from sync.runtime import current_hub
-
     return reconcile_account(current_hub(), account_id)

@@ -11,7 +11,6 @@ Several schedulers may run at once: the unique ids keep the queues free of dupli
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -26,22 +25,13 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from store import tables
+from sync import propagation
 from sync.context import Hub
 from sync.pushing import clear_ended
 from sync.queues import queue
+from sync.runtime import current_hub
 
 log = logging.getLogger(__name__)
-
-SWEEP_MODULES = ("sync.propagation", "sync.orders", "sync.shipments")
-
-
-def has_function(dotted: str) -> bool:
-    """True when `module.function` can be imported (engines land independently)."""
-    module_name, _, name = dotted.rpartition(".")
-    try:
-        return hasattr(importlib.import_module(module_name), name)
-    except ModuleNotFoundError:
-        return False
 
 
 def enqueue_unique(connection: redis.Redis, queue_name: str, function: str, args: tuple[Any, ...],
@@ -72,15 +62,13 @@ def enqueue_unique(connection: redis.Redis, queue_name: str, function: str, args
 
 def sweep_job() -> dict[str, Any]:
     """RQ job: every engine's sweep re-enqueues what the database says is pending."""
-    from sync.runtime import current_hub
+    # sync.orders and sync.shipments import enqueue_unique from this module: importing them here
+    # at the top would be a cycle.
+    from sync import orders, shipments
 
     hub = current_hub()
-    done: dict[str, Any] = {}
-    for module_name in SWEEP_MODULES:
-        if has_function(f"{module_name}.sweep"):
-            result = importlib.import_module(module_name).sweep(hub)
-            done[module_name] = result if isinstance(result, int | list | dict) else None
-    return done
+    return {"sync.propagation": propagation.sweep(hub), "sync.orders": orders.sweep(hub),
+            "sync.shipments": shipments.sweep(hub)}
 
 
 @dataclass
@@ -100,8 +88,6 @@ def _account_ids(hub: Hub) -> list[int]:
 
 
 def _order_polls(hub: Hub) -> list[tuple[str, str, tuple[Any, ...], str]]:
-    if not has_function("sync.orders.poll_orders_job"):
-        return []
     return [("orders", "sync.orders.poll_orders_job", (a,), f"poll-orders-{a}") for a in _account_ids(hub)]
 
 

@@ -108,17 +108,19 @@ def read_csv(path: Path, report: ImportReport) -> list[_Group]:
     return list(groups.values())
 
 
-def _apply_group(hub: Hub, group: _Group, source: str, report: ImportReport) -> None:
-    numbers = ", ".join(str(n) for n, _, _ in group.rows)
+def _apply(hub: Hub, report: ImportReport, group: _Group, lines: list[tuple[str | None, str | None, int]], *,
+           source: str, where: str, exclude_account: int | None = None) -> None:
+    """Record one shipment of `lines` (sku, order line id, quantity) in its own transaction and
+    queue its push; a refusal goes to `report.errors`, prefixed with `where`."""
     try:
         with hub.db.session() as session:
-            order = find_order_by_reference(session, group.order)
-            items = [(_line_for(session, order, sku, None), qty) for _, sku, qty in group.rows]
+            order = find_order_by_reference(session, group.order, exclude_account=exclude_account)
+            items = [(_line_for(session, order, sku, line_id), qty) for sku, line_id, qty in lines]
             shipment, created = create_shipment(session, order, items, carrier=group.carrier,
                                                 tracking=group.tracking, url=group.url, source=source)
             shipment_id = shipment.id
     except (ShipmentError, OrderNotFound) as exc:
-        report.errors.append(f"line {numbers}: {exc}")
+        report.errors.append(f"{where}: {exc}")
         return
     (report.created if created else report.unchanged).append(shipment_id)
     if created:
@@ -129,7 +131,9 @@ def import_csv(hub: Hub, path: Path, *, actor: str) -> ImportReport:
     """Apply every valid shipment of a CSV file; see the module docstring for the format."""
     report = ImportReport()
     for group in read_csv(path, report):
-        _apply_group(hub, group, f"csv:{path.name}:{actor}", report)
+        lines: list[tuple[str | None, str | None, int]] = [(sku, None, qty) for _, sku, qty in group.rows]
+        _apply(hub, report, group, lines, source=f"csv:{path.name}:{actor}",
+               where="line " + ", ".join(str(number) for number, _, _ in group.rows))
     return report
 
 
@@ -144,22 +148,10 @@ def apply_source_shipments(hub: Hub, source_account: str, shipments: Iterable[ca
     with hub.db.session() as session:
         source = get_account(session, source_account)
     for item in shipments:
-        group = _Group(item.order_external_id, item.carrier, item.tracking_number, item.tracking_url)
-        try:
-            with hub.db.session() as session:
-                order = find_order_by_reference(session, item.order_external_id, exclude_account=source.id)
-                lines = [(_line_for(session, order, line.sku, line.order_line_external_id), line.quantity)
-                         for line in item.lines]
-                shipment, created = create_shipment(session, order, lines, carrier=group.carrier,
-                                                    tracking=group.tracking, url=group.url,
-                                                    source=f"fulfilment:{source.name}")
-                shipment_id = shipment.id
-        except (ShipmentError, OrderNotFound) as exc:
-            report.errors.append(f"{source.name} shipment {item.tracking_number}: {exc}")
-            continue
-        (report.created if created else report.unchanged).append(shipment_id)
-        if created:
-            enqueue_push(hub, shipment_id)
+        _apply(hub, report, _Group(item.order_external_id, item.carrier, item.tracking_number, item.tracking_url),
+               [(line.sku, line.order_line_external_id, line.quantity) for line in item.lines],
+               source=f"fulfilment:{source.name}", where=f"{source.name} shipment {item.tracking_number}",
+               exclude_account=source.id)
     return report
 
 

@@ -21,7 +21,7 @@ from sync.accounts import get_account
 from sync.context import Hub
 from sync.ledger import Movement, apply_movement, level
 from sync.locations import DEFAULT_LOCATION, channel_location, hub_location
-from sync.propagation import deferred_recompute, schedule_pushes
+from sync.propagation import deferred_recompute, listing_quantities, schedule_pushes
 
 RECEIVE_COLUMNS = ("sku", "location", "quantity", "reference")
 
@@ -219,8 +219,6 @@ def _open_orders(session: Session, variant_id: int) -> list[dict[str, Any]]:
 
 def explain(hub: Hub, sku: str, account_name: str | None = None) -> dict[str, Any]:
     """The whole chain behind each account's published quantity of one SKU."""
-    from sync.propagation import listing_quantities
-
     with hub.db.session() as session:
         variant = find_variant(session, sku)
         account_ids = [get_account(session, account_name).id] if account_name else None

@@ -22,7 +22,7 @@ from sandbox.catalogue import SeedSpec, gtin13
 from sandbox.shopify import ShopifySandbox
 from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
-from sync.accounts import add_account
+from sync.accounts import add_account, get_account
 from sync.context import Hub
 
 WOO_SPEC = SeedSpec(products=3, variants=2)
@@ -38,8 +38,7 @@ class World:
 
     def connector(self, name: str) -> Connector:
         with self.hub.db.session() as session:
-            account = session.scalar(select(tables.Account).where(tables.Account.name == name))
-        assert account is not None
+            account = get_account(session, name)
         return self.hub.connector(account, shared_budget=False)
 
     def channel_listing(self, name: str, sku: str) -> Listing:

@@ -11,9 +11,9 @@ from sqlalchemy import select
 import canonical
 from canonical import OrderStatus
 from store import tables
-from sync.accounts import add_account
+from sync.accounts import add_account, get_account
 from sync.context import Hub
-from sync.ledger import level
+from sync.ledger import Movement, apply_movement, level
 from sync.locations import hub_location
 from sync.order_ingest import ingest_order
 from sync.shipments import create_shipment
@@ -39,8 +39,6 @@ def shop_fixture(hub: Hub) -> dict[str, Any]:
                                        external_variant_id=str(100 + n), channel_sku=sku))
             ids[sku] = variant.id
         location = hub_location(session).id
-        from sync.ledger import Movement, apply_movement
-
         for variant_id in ids.values():
             apply_movement(session, Movement(f"adjust:{variant_id}", variant_id, location, on_hand_delta=10))
     return {"account_id": account.id, "variants": ids, "location": location}
@@ -62,9 +60,7 @@ def order(status: OrderStatus = OrderStatus.OPEN, *, minutes: int = 0, lines: tu
 
 def ingest(hub: Hub, data: canonical.Order) -> Any:
     with hub.db.session() as session:
-        account = session.scalar(select(tables.Account).where(tables.Account.name == "woo"))
-        assert account is not None
-        return ingest_order(session, account, data, source="test")
+        return ingest_order(session, get_account(session, "woo"), data, source="test")
 
 
 def levels(hub: Hub, shop: dict[str, Any], sku: str = "A-1") -> tuple[int, int]:

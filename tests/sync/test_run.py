@@ -63,14 +63,13 @@ def test_sync_once_pushes_through_the_queue_and_reports(cli, hub: Hub, woo: WooC
 def test_the_scheduler_enqueues_each_periodic_job_once(hub: Hub, woo: WooCommerceSandbox) -> None:
     hub.redis.flushdb()
     scheduler = Scheduler(hub, default_schedule(hub))
-    first = scheduler.tick(now=1000.0)
-    assert first >= 2  # reconcile for the account, the sweep (and an order poll when installed)
+    assert scheduler.tick(now=1000.0) == 3  # the account's order poll and reconciliation, and the sweep
     assert scheduler.tick(now=1000.5) == 0  # nothing is due yet
     for task in scheduler.schedule:
         task.next_at = 0
     assert scheduler.tick(now=2000.0) == 0  # due again, but the queued jobs absorb it
     ids = {job_id for q in ("stock", "default", "orders") for job_id in queue(q, hub.redis).job_ids}
-    assert {"sweep", f"reconcile-{woo_account(hub)}"} <= ids
+    assert {"sweep", f"reconcile-{woo_account(hub)}", f"poll-orders-{woo_account(hub)}"} <= ids
 
 
 def children_of(pid: int) -> list[int]:
