@@ -73,6 +73,9 @@ class Hub:
             # client just closes its pool.
             cleanup = getattr(self._redis, "_cleanup", None)
             if callable(cleanup):
+                # Our own pool must not count as "other clients", or the server would outlive us;
+                # another process still connected (a running `marketsync run`) keeps it alive.
+                self._redis.connection_pool.disconnect()
                 cleanup()
             else:
                 self._redis.close()
