@@ -155,7 +155,12 @@ class ShipmentLine(Record):
 
 
 class Shipment(Record):
+    """A shipment as a channel reports it. `order_external_id` is the order on that channel;
+    `order_reference` is what a fulfilment source knows of the origin order it fulfils (an order
+    number such as `#1001`, or `ACCOUNT:EXTERNAL_ID`), None when the channel records none."""
+
     order_external_id: str
+    order_reference: str | None = None
     carrier: str
     tracking_number: str
     tracking_url: str | None = None

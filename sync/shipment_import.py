@@ -45,12 +45,19 @@ class ImportReport:
 
 
 def find_order_by_reference(session: Session, reference: str, *, exclude_account: int | None = None) -> tables.Order:
-    """Hub id, ACCOUNT:EXTERNAL_ID, or an order number unique across accounts (`#1001` or `1001`)."""
+    """Hub id, ACCOUNT:EXTERNAL_ID, or an order number unique across accounts (`#1001` or `1001`).
+
+    With `exclude_account` (a fulfilment source's reference) a bare number is an order number,
+    never a hub id, and no order of the excluded account matches.
+    """
     reference = reference.strip()
-    try:
-        return resolve_order(session, reference)
-    except (OrderNotFound, AccountError):
-        pass
+    if exclude_account is None or not reference.isdigit():
+        try:
+            resolved = resolve_order(session, reference)
+            if resolved.account_id != exclude_account:
+                return resolved
+        except (OrderNotFound, AccountError):
+            pass
     bare = reference.lstrip("#")
     stmt = select(tables.Order).where(or_(tables.Order.number == bare, tables.Order.number == f"#{bare}"))
     if exclude_account is not None:
@@ -148,7 +155,9 @@ def apply_source_shipments(hub: Hub, source_account: str, shipments: Iterable[ca
     with hub.db.session() as session:
         source = get_account(session, source_account)
     for item in shipments:
-        _apply(hub, report, _Group(item.order_external_id, item.carrier, item.tracking_number, item.tracking_url),
+        # A source without `order_reference` is matched on `order_external_id`, as before the field existed.
+        reference = item.order_reference or item.order_external_id
+        _apply(hub, report, _Group(reference, item.carrier, item.tracking_number, item.tracking_url),
                [(line.sku, line.order_line_external_id, line.quantity) for line in item.lines],
                source=f"fulfilment:{source.name}", where=f"{source.name} shipment {item.tracking_number}",
                exclude_account=source.id)

@@ -218,6 +218,33 @@ def order(raw: Raw, lines: Iterable[Raw], refunds: Iterable[tuple[Raw, Sequence[
     }, source=source)
 
 
+def order_reference(raw: Raw) -> str | None:
+    """What a fulfilment source's order says of the origin order: its `poNumber` when set (the
+    field a merchant fills with the order it fulfils, e.g. `#1001` or `woo:1001`), else its name."""
+    po_number = str(raw.get("poNumber") or "").strip()
+    return po_number or raw.get("name") or None
+
+
+def shipment(order_raw: Raw, fulfillment: Raw, lines: Iterable[Raw]) -> canonical.Shipment:
+    """One fulfillment of an order (its first tracking entry) with its complete fulfillment lines."""
+    source = f"fulfillment {fulfillment.get('id')} of order {order_raw.get('id')}"
+    tracking = next(iter(fulfillment.get("trackingInfo") or []), None) or {}
+    if not tracking.get("number"):
+        raise CanonicalError(source, "trackingInfo.number", "is missing: the hub matches shipments by tracking "
+                                                             "number; add one to the fulfillment on Shopify")
+    return canonical.build(canonical.Shipment, {
+        "order_external_id": order_raw.get("id"),
+        "order_reference": order_reference(order_raw),
+        "carrier": tracking.get("company") or "",
+        "tracking_number": tracking["number"],
+        "tracking_url": blank_to_none(tracking.get("url")),
+        "lines": tuple({"order_line_external_id": (line.get("lineItem") or {}).get("id"),
+                        "sku": blank_to_none((line.get("lineItem") or {}).get("sku")),
+                        "quantity": line.get("quantity")} for line in lines),
+        "shipped_at": time(source, "shipped_at", fulfillment.get("createdAt")),
+    }, source=source)
+
+
 # -- canonical → Shopify inputs --------------------------------------------------------------
 
 

@@ -178,6 +178,43 @@ query RefundLineItems($id: ID!, $first: Int!, $after: String) {{
 }}
 """
 
+# `fulfillments` is a plain list (no `first`): it costs like one object and returns them all.
+_SHIPMENT_ORDER_FIELDS = f"""
+fragment ShipmentOrderFields on Order {{
+  id name poNumber
+  fulfillments {{
+    id status createdAt
+    trackingInfo {{ company number url }}
+    fulfillmentLineItems(first: $fulfillmentLinesFirst) {{ nodes {{ ...FulfillmentLineFields }} {PAGE_INFO} }}
+  }}
+}}
+fragment FulfillmentLineFields on FulfillmentLineItem {{
+  quantity
+  lineItem {{ id sku }}
+}}
+"""
+
+SHIPMENTS = f"""
+query Shipments($first: Int!, $after: String, $query: String, $fulfillmentLinesFirst: Int!) {{
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    nodes {{ ...ShipmentOrderFields }}
+    {PAGE_INFO}
+  }}
+}}
+{_SHIPMENT_ORDER_FIELDS}
+"""
+
+FULFILLMENT_LINE_ITEMS = f"""
+query FulfillmentLineItems($id: ID!, $first: Int!, $after: String) {{
+  fulfillment(id: $id) {{
+    fulfillmentLineItems(first: $first, after: $after) {{
+      nodes {{ quantity lineItem {{ id sku }} }}
+      {PAGE_INFO}
+    }}
+  }}
+}}
+"""
+
 ORDER_FULFILMENT_STATE = """
 query OrderFulfilmentState($id: ID!) {
   order(id: $id) {

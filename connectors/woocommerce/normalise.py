@@ -355,3 +355,43 @@ def money_amount(value: Money | Decimal | None) -> str:
         return ""
     amount = value.amount if isinstance(value, Money) else value
     return format(amount, "f")
+
+
+# ---- shipments (Shipment Tracking extension) -----------------------------------------------------
+def shipped_at(value: Any, *, where: str) -> datetime | None:
+    """`date_shipped`: a Unix timestamp or a `YYYY-MM-DD` date (read as midnight UTC), None when empty."""
+    if value in (None, ""):
+        return None
+    try:
+        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+            return datetime.fromtimestamp(int(value), tz=UTC)
+        if isinstance(value, str):
+            return datetime.fromisoformat(value[:10]).replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        pass
+    raise CanonicalError(where, "date_shipped", f"is neither a date nor a timestamp (got {value!r:.40})")
+
+
+def shipment(order_raw: Mapping[str, Any], tracking: Mapping[str, Any], *, account: str) -> canonical.Shipment:
+    """One Shipment Tracking entry of an order, covering every line of the order in full: the
+    extension records no lines or quantities. `order_reference` is the order's `number`."""
+    order_id = record_id(order_raw, "order", account=account)
+    where = source("order", order_id, account=account) + f", tracking {tracking.get('tracking_id')}"
+    number = text(tracking.get("tracking_number"), field="tracking_number", where=where).strip()
+    if not number:
+        raise CanonicalError(where, "tracking_number", "is missing")
+    lines = []
+    for line in order_raw.get("line_items") or []:
+        if not isinstance(line, Mapping):
+            continue
+        field = f"line_items[{line.get('id')}]"
+        count = integer(line.get("quantity"), field=f"{field}.quantity", where=where)
+        if count:
+            lines.append({"order_line_external_id": record_id(line, "line item"), "quantity": count,
+                          "sku": text(line.get("sku"), field=f"{field}.sku", where=where).strip() or None})
+    return canonical.build(canonical.Shipment, {
+        "order_external_id": order_id, "order_reference": str(order_raw.get("number") or order_id),
+        "carrier": text(tracking.get("tracking_provider"), field="tracking_provider", where=where).strip(),
+        "tracking_number": number, "tracking_url": tracking.get("tracking_link") or None,
+        "lines": tuple(lines), "shipped_at": shipped_at(tracking.get("date_shipped"), where=where),
+    }, source=where)

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 import canonical
 from canonical import CanonicalError, Money, OrderStatus, ProductStatus
-from connectors.base import AccountConfig, StockUpdate, connector_class
+from connectors.base import AccountConfig, Capability, ShipmentPush, StockUpdate, connector_class
 from connectors.errors import AuthFailed, ConnectorError, Rejected
 from connectors.http import HttpPolicy
 from connectors.shopify import ShopifyConnector, normalise, queries
@@ -38,7 +38,12 @@ from connectors.shopify.client import (
     estimate_cost,
     fit_page,
 )
-from connectors.shopify.connector import LINES_INLINE, REFUND_LINES_INLINE, VARIANTS_INLINE
+from connectors.shopify.connector import (
+    FULFILLMENT_LINES_INLINE,
+    LINES_INLINE,
+    REFUND_LINES_INLINE,
+    VARIANTS_INLINE,
+)
 from sandbox.catalogue import SeedSpec
 from sandbox.runtime import ServerThread
 from tests.connectors.contract import ConnectorContract, stock_update
@@ -237,7 +242,9 @@ def test_every_read_document_fits_shopifys_cost_limit_at_the_page_sizes_used() -
              queries.LISTINGS: {"locationId": "x"},
              queries.ORDERS: {"linesFirst": LINES_INLINE, "refundLinesFirst": REFUND_LINES_INLINE},
              queries.ORDER_LINE_ITEMS: {"id": "x"}, queries.REFUND_LINE_ITEMS: {"id": "x"},
-             queries.PRODUCT_VARIANTS: {"id": "x"}, queries.WEBHOOKS: {}}
+             queries.PRODUCT_VARIANTS: {"id": "x"}, queries.WEBHOOKS: {},
+             queries.SHIPMENTS: {"fulfillmentLinesFirst": FULFILLMENT_LINES_INLINE},
+             queries.FULFILLMENT_LINE_ITEMS: {"id": "x"}}
     for document, variables in reads.items():
         first = fit_page(document, variables, wanted=250)
         assert estimate_cost(document, {**variables, "first": first}) <= MAX_QUERY_COST
@@ -432,3 +439,51 @@ def test_a_malformed_variant_names_its_gid_and_field() -> None:
     with pytest.raises(CanonicalError) as wrong:
         normalise.listing({**raw, "price": "1.00", "barcode": "12345"}, account="a", currency="EUR")
     assert wrong.value.field == "barcode" and "ProductVariant/77" in str(wrong.value)
+
+
+# -- shipments read back (a fulfilment source) ---------------------------------------------------
+
+
+def test_a_fulfillment_comes_back_from_shipments_with_tracking_and_lines(harness: ShopifyHarness) -> None:
+    skus = sorted(harness.catalogue_skus)
+    harness.sandbox.place_order([{"sku": skus[0], "quantity": 1}])  # not fulfilled: no shipment
+    placed = harness.sandbox.place_order([{"sku": skus[1], "quantity": 3}, {"sku": skus[2], "quantity": 1}])
+    connector = harness.make_connector()
+    assert Capability.READ_SHIPMENTS in connector.capabilities
+    order = connector.order(placed["admin_graphql_api_id"])
+    first_line = next(line for line in order.lines if line.sku == skus[1])
+    connector.push_shipment(ShipmentPush("shipment:1", order.external_id, "DHL", "JD-1", "https://dhl.example/JD-1",
+                                         ((first_line.external_id, 2),)))
+    before = datetime.now(UTC).replace(microsecond=0)
+    [shipment] = list(harness.make_connector().shipments())
+    assert (shipment.order_external_id, shipment.order_reference) == (order.external_id, placed["name"])
+    assert (shipment.carrier, shipment.tracking_number, shipment.tracking_url) == (
+        "DHL", "JD-1", "https://dhl.example/JD-1")
+    assert [(line.order_line_external_id, line.sku, line.quantity) for line in shipment.lines] == [
+        (first_line.external_id, skus[1], 2)]
+    assert shipment.shipped_at is not None and shipment.shipped_at.tzinfo is not None
+    assert list(harness.make_connector().shipments(updated_since=before.replace(year=before.year + 1))) == []
+
+
+def shipment_payloads(**order: Any) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    fulfillment = {"id": "gid://shopify/Fulfillment/3", "status": "SUCCESS", "createdAt": "2026-04-02T09:00:00Z",
+                   "trackingInfo": [{"company": "UPS", "number": "1Z9", "url": None}]}
+    lines = [{"quantity": 2, "lineItem": {"id": LINE["id"], "sku": "A-1"}}]
+    return {"id": "gid://shopify/Order/1", "name": "#1001", "poNumber": None, **order}, fulfillment, lines
+
+
+def test_a_shipments_reference_is_the_po_number_when_set_else_the_order_name() -> None:
+    assert normalise.shipment(*shipment_payloads()).order_reference == "#1001"
+    assert normalise.shipment(*shipment_payloads(poNumber=" woo:727 ")).order_reference == "woo:727"
+    shipped = normalise.shipment(*shipment_payloads())
+    assert shipped.shipped_at == datetime(2026, 4, 2, 9, tzinfo=UTC) and shipped.tracking_url is None
+
+
+def test_a_fulfillment_without_tracking_is_an_error_naming_its_gid() -> None:
+    order, fulfillment, lines = shipment_payloads()
+    with pytest.raises(CanonicalError) as failure:
+        normalise.shipment(order, {**fulfillment, "trackingInfo": []}, lines)
+    assert failure.value.field == "trackingInfo.number" and "gid://shopify/Fulfillment/3" in str(failure.value)
+    with pytest.raises(CanonicalError) as bad_quantity:
+        normalise.shipment(order, fulfillment, [{**lines[0], "quantity": 0}])
+    assert "gid://shopify/Fulfillment/3" in str(bad_quantity.value)

@@ -8,11 +8,12 @@ and webhook signatures on real deliveries.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from starlette.applications import Starlette
@@ -20,11 +21,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from canonical import Money, OrderStatus, ProductStatus
+from canonical import CanonicalError, Money, OrderStatus, ProductStatus
 from connectors.base import AccountConfig, Capability, ShipmentPush, StockUpdate, connector_class
 from connectors.errors import AuthFailed, Rejected
 from connectors.http import HttpPolicy
-from connectors.woocommerce import WooCommerceConnector
+from connectors.woocommerce import WooCommerceConnector, normalise
 from connectors.woocommerce.webhooks import signature
 from sandbox.catalogue import SeedSpec
 from sandbox.runtime import ServerThread
@@ -137,8 +138,8 @@ class TestWooCommerceContract(ConnectorContract):
 # ---- WooCommerce basics beyond the contract -----------------------------------------------------
 def test_registered_under_its_entry_point() -> None:
     assert connector_class("woocommerce") is WooCommerceConnector
-    assert {Capability.READ_CATALOG, Capability.READ_STOCK, Capability.READ_ORDERS, Capability.WRITE_STOCK,
-            Capability.WRITE_LISTINGS, Capability.WRITE_SHIPMENTS, Capability.WEBHOOKS} == \
+    assert {Capability.READ_CATALOG, Capability.READ_STOCK, Capability.READ_ORDERS, Capability.READ_SHIPMENTS,
+            Capability.WRITE_STOCK, Capability.WRITE_LISTINGS, Capability.WRITE_SHIPMENTS, Capability.WEBHOOKS} == \
         WooCommerceConnector.capabilities
     assert {o.name for o in WooCommerceConnector.options if o.required} == {"url", "consumer_key", "consumer_secret"}
     assert (WooCommerceConnector.stock_batch_size, WooCommerceConnector.supports_compare_and_swap) == (100, False)
@@ -407,3 +408,49 @@ def test_the_creation_ping_is_acknowledged(harness: WooCommerceHarness) -> None:
     event = harness.make_connector().verify_webhook({"content-type": "application/x-www-form-urlencoded"},
                                                b"webhook_id=12")
     assert (event.topic, event.event_id, event.payload) == ("ping", "ping:12", {"webhook_id": 12})
+
+
+# ---- shipments read back (a fulfilment source) --------------------------------------------------
+def test_a_tracking_entry_comes_back_as_a_shipment_of_the_whole_order(harness: WooCommerceHarness) -> None:
+    placed = harness.sandbox.place_order([{"sku": "MS-0001-1", "quantity": 2}, {"sku": "SIMPLE-1", "quantity": 1}])
+    harness.place_order("MS-0002-1", 1)  # no tracking: no shipment
+    connector = harness.make_connector()
+    assert Capability.READ_SHIPMENTS in connector.capabilities
+    connector.push_shipment(ShipmentPush("shipment:1", str(placed["id"]), "UPS", "1Z1", "https://ups.example/1Z1",
+                                         (("1", 1),)))
+    [shipment] = list(harness.make_connector().shipments())
+    assert (shipment.order_external_id, shipment.order_reference) == (str(placed["id"]), placed["number"])
+    assert (shipment.carrier, shipment.tracking_number, shipment.tracking_url) == ("UPS", "1Z1",
+                                                                                   "https://ups.example/1Z1")
+    assert [(line.order_line_external_id, line.sku, line.quantity) for line in shipment.lines] == [
+        (str(line["id"]), line["sku"], line["quantity"]) for line in placed["line_items"]]
+    assert shipment.shipped_at is not None and shipment.shipped_at.tzinfo is not None
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert list(harness.make_connector().shipments(updated_since=later)) == []
+
+
+def test_without_the_tracking_extension_shipments_are_empty_and_said_so_once(
+        harness: WooCommerceHarness, caplog: pytest.LogCaptureFixture) -> None:
+    harness.place_order("MS-0001-1", 1)
+    harness.place_order("MS-0002-1", 1)
+    harness.sandbox.sim.options.shipment_tracking = False
+    connector = harness.make_connector()
+    with caplog.at_level(logging.INFO, logger="connectors.woocommerce.connector"):
+        assert list(connector.shipments()) == []
+        calls = connector.calls
+        assert list(connector.shipments()) == []
+    assert connector.calls == calls  # known absent: no second look
+    assert [r.getMessage() for r in caplog.records if "Shipment Tracking" in r.getMessage()] == [
+        "woocommerce account 'woo-test': the Shipment Tracking extension is not installed; the store reports "
+        "no shipments to import"]
+
+
+def test_a_tracking_date_is_read_as_a_date_or_a_timestamp() -> None:
+    order = {"id": 5, "number": "5", "line_items": [{"id": 9, "sku": "A-1", "quantity": 2}]}
+    entry = {"tracking_id": "t1", "tracking_provider": "DHL", "tracking_number": "JD1", "date_shipped": "2026-04-02"}
+    assert normalise.shipment(order, entry, account="w").shipped_at == datetime(2026, 4, 2, tzinfo=UTC)
+    stamped = normalise.shipment(order, {**entry, "date_shipped": "1775088000"}, account="w")
+    assert stamped.shipped_at == datetime.fromtimestamp(1775088000, tz=UTC)
+    with pytest.raises(CanonicalError) as failure:
+        normalise.shipment(order, {**entry, "date_shipped": "soon"}, account="w")
+    assert failure.value.field == "date_shipped" and "order 5" in str(failure.value)

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
 import canonical
+from connectors.base import ShipmentPush
+from sandbox.catalogue import SeedSpec
+from sandbox.shopify import ShopifySandbox
+from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
+from store.settings import load_settings
 from store.types import utcnow
-from sync.accounts import add_account
+from sync.accounts import add_account, get_account
+from sync.catalog import import_catalog
 from sync.context import Hub
-from sync.shipment_import import apply_source_shipments, import_csv
+from sync.orders import poll_orders_job
+from sync.queues import all_queues
+from sync.shipment_import import apply_source_shipments, import_csv, import_from_source
 from sync.shipments import backoff, due_for_push
 from tests.sync.order_world import ingest, levels, order, shop_fixture  # noqa: F401 - fixtures
 
@@ -76,3 +88,93 @@ def test_failed_pushes_wait_with_growing_backoff(hub: Hub, shop: dict[str, Any])
     with hub.db.session() as session:
         assert due_for_push(session) == [shipment.id]
     assert backoff(1) == timedelta(seconds=30) and backoff(20) == timedelta(hours=1)
+
+
+# ---- end to end: a Shopify fulfilment source ships a WooCommerce order ---------------------------
+CATALOGUE = SeedSpec(products=2, variants=1, stock=20, seed=3)
+
+
+@pytest.fixture(scope="module")
+def woo_origin() -> Iterator[WooCommerceSandbox]:
+    sandbox = WooCommerceSandbox(spec=CATALOGUE).start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture(scope="module")
+def shopify_source() -> Iterator[ShopifySandbox]:
+    sandbox = ShopifySandbox(spec=CATALOGUE).start()
+    yield sandbox
+    sandbox.stop()
+
+
+def run_jobs(hub: Hub) -> None:
+    """Every queued job, in this process (a forked work horse must not share pooled connections)."""
+    SimpleWorker(all_queues(hub.redis), connection=hub.redis, serializer=JSONSerializer).work(
+        burst=True, logging_level="WARNING", with_scheduler=False)
+
+
+@pytest.mark.slow
+def test_a_shopify_fulfilment_source_ships_a_woocommerce_order_once(
+        hub: Hub, woo_origin: WooCommerceSandbox, shopify_source: ShopifySandbox,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    woo_origin.seed(CATALOGUE)
+    shopify_source.seed(CATALOGUE)
+    monkeypatch.setenv("MARKETSYNC_ACCOUNTS__WAREHOUSE__FULFILMENT_SOURCE", "true")
+    hub.settings = load_settings()
+    add_account(hub, "woocommerce", "woo", {"url": woo_origin.url},
+                {"consumer_key": woo_origin.consumer_key, "consumer_secret": woo_origin.consumer_secret},
+                actor="test")
+    add_account(hub, "shopify", "warehouse", {"shop": shopify_source.shop_domain, "base_url": shopify_source.url},
+                {"access_token": shopify_source.access_token}, actor="test")
+    import_catalog(hub, "woo")
+    origin = woo_origin.place_order([{"sku": "MS-0001-1", "quantity": 2}])
+    with hub.db.session() as session:
+        woo_id, warehouse = get_account(session, "woo").id, get_account(session, "warehouse")
+    poll_orders_job(woo_id)
+
+    # The warehouse's order carries the origin order's number as its name (`#N`).
+    with shopify_source.store.lock:
+        shopify_source.store.next_order_number = int(origin["number"])
+    source = shopify_source.place_order([{"sku": "MS-0001-1", "quantity": 2}])
+    connector = hub.connector(warehouse)
+    line = connector.order(source["admin_graphql_api_id"]).lines[0]
+    connector.push_shipment(ShipmentPush("warehouse-1", source["admin_graphql_api_id"], "DHL", "JD-77",
+                                         "https://dhl.example/JD-77", ((line.external_id, 2),)))
+    connector.close()
+
+    report = import_from_source(hub, "warehouse")
+    assert len(report.created) == 1 and not report.errors, report.as_dict()
+    with hub.db.session() as session:
+        shipment = session.get(tables.Shipment, report.created[0])
+        order = session.get(tables.Order, shipment.order_id) if shipment else None
+        assert shipment is not None and order is not None
+        assert (order.account_id, order.external_id) == (woo_id, str(origin["id"]))
+        assert (shipment.source, shipment.push_status) == ("fulfilment:warehouse", "pending")
+    run_jobs(hub)
+    assert [t["tracking_number"] for t in woo_origin.trackings(origin["id"])] == ["JD-77"]
+
+    again = import_from_source(hub, "warehouse")
+    assert again.as_dict() == {"created": 0, "unchanged": 1, "errors": []}
+    run_jobs(hub)
+    assert [t["tracking_number"] for t in woo_origin.trackings(origin["id"])] == ["JD-77"]
+    with hub.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(tables.Shipment)) == 1
+        pushed = session.get(tables.Shipment, report.created[0])
+        assert pushed is not None and pushed.push_status == "pushed"
+
+
+def test_a_sources_bare_number_is_an_order_number_never_a_hub_id(hub: Hub, shop: dict[str, Any]) -> None:
+    ingest(hub, order(lines=TWO_LINES))  # hub id 1, number #500
+    add_account(hub, "woocommerce", "warehouse", {"url": "http://127.0.0.1:9"},
+                {"consumer_key": "ck", "consumer_secret": "cs"}, actor="test")
+
+    def reported(reference: str) -> canonical.Shipment:
+        return canonical.Shipment(order_external_id="77", order_reference=reference, carrier="GLS",
+                                  tracking_number="GLS-2", lines=(canonical.ShipmentLine(
+                                      order_line_external_id="w-1", sku="A-1", quantity=1),))
+
+    missed = apply_source_shipments(hub, "warehouse", [reported("1")])
+    assert not missed.created and "'1' matches no order" in missed.errors[0]
+    matched = apply_source_shipments(hub, "warehouse", [reported("500")])
+    assert len(matched.created) == 1 and not matched.errors
