@@ -66,3 +66,17 @@ def link_listings(hub: Hub, name: str) -> int:
         account = get_account(session, name)
         return len(session.scalars(select(tables.Listing.id).where(
             tables.Listing.account_id == account.id, tables.Listing.variant_id.is_not(None))).all())
+
+
+def connect_both(hub: Hub, woo: Any, shop: Any) -> None:
+    """WooCommerce account `woo` and Shopify account `shop`, listings linked, stock imported from
+    WooCommerce, and every job that caused run to completion."""
+    from sync.stock import import_stock
+    from sync.workers import run_worker
+
+    connect_woocommerce(hub, woo, "woo")
+    connect_shopify(hub, shop, "shop")
+    link_listings(hub, "woo")
+    link_listings(hub, "shop")
+    import_stock(hub, "woo")
+    run_worker(hub.redis, burst=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,6 +122,3 @@ def run_guarded(fn: Callable[[], int], debug: bool) -> int:
 def debug_requested(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("MARKETSYNC_DEBUG") == "1"
 
-
-def stdin_is_tty() -> bool:
-    return sys.stdin.isatty()

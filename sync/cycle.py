@@ -10,8 +10,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from store import tables
@@ -21,7 +19,7 @@ from sync.context import Hub
 from sync.orders import enqueue_poll
 from sync.propagation import blocked_listing_ids, listing_quantities, recompute_accounts, schedule_pushes
 from sync.pushing import state_key
-from sync.queues import all_queues
+from sync.workers import run_worker
 
 
 def account_ids(hub: Hub, names: list[str] | None) -> dict[int, str]:
@@ -54,8 +52,7 @@ def outbound_changes(hub: Hub, accounts: dict[int, str]) -> list[dict[str, Any]]
 
 def drain(hub: Hub, accounts: dict[int, str], *, timeout_s: float = 600.0) -> None:
     """Run queued jobs in this process until none are left, then wait for pushes other workers run."""
-    SimpleWorker(all_queues(hub.redis), connection=hub.redis, serializer=JSONSerializer).work(
-        burst=True, logging_level="WARNING", with_scheduler=False)
+    run_worker(hub.redis, burst=True)
     deadline = time.monotonic() + timeout_s
     while any(hub.redis.exists(state_key(a)) for a in accounts) and time.monotonic() < deadline:
         time.sleep(0.1)

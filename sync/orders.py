@@ -10,7 +10,7 @@ Raw payloads may hold customer data: they are stored for replay, never logged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
@@ -37,11 +37,6 @@ log = logging.getLogger(__name__)
 CURSOR_STREAM = "orders"
 CHUNK = 50            # orders per transaction (and per cursor move) while polling
 EVENT_GRACE = timedelta(seconds=60)
-
-
-def schedule_pushes(hub: Hub, account_ids: Iterable[int] | None = None) -> None:
-    """Ask the inventory engine to push what the movements changed (after the commit)."""
-    propagation.schedule_pushes(hub, account_ids)
 
 
 # ---- webhook events ------------------------------------------------------------------------------
@@ -117,7 +112,7 @@ def process_event_job(event_id: int) -> str:
         assert account is not None
         ingest_order(session, account, order, source=f"webhook:{event_id}", fetched_at=fetched_at)
         _mark(session, event_id, "processed", None)
-    schedule_pushes(hub)
+    propagation.schedule_pushes(hub)
     return "processed"
 
 
@@ -198,7 +193,7 @@ def ingest_stream(hub: Hub, account_id: int, since: datetime | None, *, move_cur
                                             fetched_at=fetched_at))
                 if move_cursor:
                     write_cursor(session, account_id, max(order.updated_at for order in chunk))
-            schedule_pushes(hub)
+            propagation.schedule_pushes(hub)
             if progress:
                 progress(len(chunk))
         counts.skipped = [str(err) for err in connector.skipped]

@@ -244,7 +244,7 @@ def push_account(hub: Hub, account_id: int, connector: Connector | None = None) 
             if stale:
                 _resolve_stale(hub, account, stale, report)
     finally:
-        report.calls = (connector.calls - calls_before) or report.batches  # connectors that count nothing
+        report.calls = connector.calls - calls_before
         if own:
             connector.close()
     return report

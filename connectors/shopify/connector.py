@@ -89,6 +89,11 @@ class ShopifyConnector(Connector):
                 budget=self.budget, transport=self.transport)
         return self._client
 
+    @property
+    def calls(self) -> int:
+        """GraphQL requests sent to the shop (retries included)."""
+        return self.client.requests
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()

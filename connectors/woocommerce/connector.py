@@ -104,11 +104,7 @@ class WooCommerceConnector(Connector):
     @property
     def calls(self) -> int:
         """Requests sent to the store (retries included)."""
-        return self.client.calls if hasattr(self, "client") else 0
-
-    @calls.setter
-    def calls(self, value: int) -> None:  # the base class initialises it
-        pass
+        return self.client.calls
 
     # ---- account -------------------------------------------------------------------------------
     def health(self) -> Health:

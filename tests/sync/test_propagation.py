@@ -8,11 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from bench.harness import connect_shopify, connect_woocommerce, link_listings
+from bench.harness import connect_both, connect_woocommerce, link_listings
 from connectors.woocommerce import WooCommerceConnector
 from sandbox.catalogue import SeedSpec
 from sandbox.shopify import ShopifySandbox
@@ -24,11 +22,12 @@ from sync.ledger import Movement, apply_movement
 from sync.locations import hub_location
 from sync.propagation import channel_sold, schedule_pushes
 from sync.pushing import job_id
-from sync.queues import all_queues, queue
+from sync.queues import queue
+from sync.workers import run_worker
 
 
 def work(hub: Hub) -> None:
-    SimpleWorker(all_queues(hub.redis), connection=hub.redis, serializer=JSONSerializer).work(burst=True)
+    run_worker(hub.redis, burst=True)
 
 
 def rows(hub: Hub, platform_rows: list[tuple[str, str]]) -> tuple[int, list[int], dict[str, int]]:
@@ -182,12 +181,7 @@ def write_calls(woo: WooCommerceSandbox, shop: ShopifySandbox) -> dict[str, int]
 def test_a_burst_converges_on_both_channels_in_the_fewest_writes(hub: Hub) -> None:
     spec = SeedSpec(products=300, variants=1, stock=50)
     with WooCommerceSandbox(spec=spec) as woo, ShopifySandbox(spec=spec, plan="plus") as shop:
-        connect_woocommerce(hub, woo, "woo")
-        connect_shopify(hub, shop, "shop")
-        link_listings(hub, "woo")
-        link_listings(hub, "shop")
-        stock.import_stock(hub, "woo")
-        work(hub)
+        connect_both(hub, woo, shop)
         woo.requests.reset()
         shop.set_plan("standard")  # the setup read the catalogue fast; the pushes face the usual limits
         shop.reset_counters()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 
 import pytest
 from rq import Queue, SimpleWorker
@@ -19,7 +20,8 @@ def test_a_worker_runs_jobs_with_the_json_serializer(redis_client) -> None:
     assert run_worker(redis_client, burst=True) is True
     job.refresh()
     assert job.is_finished and job.return_value() == "hello"
-    assert job.serializer is JSONSerializer or isinstance(job.serializer, type)
+    stored = zlib.decompress(redis_client.hget(job.key, "data"))
+    assert json.loads(stored)[0] == "sync.runtime.ping"  # JSON on the wire, never pickle
 
 
 def test_stock_jobs_run_before_catalog_jobs(redis_client) -> None:

@@ -5,37 +5,31 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from bench.harness import connect_shopify, connect_woocommerce, link_listings
+from bench.harness import connect_both
 from sandbox.catalogue import SeedSpec
 from sandbox.shopify import ShopifySandbox
 from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
 from sync import stock
+from sync.accounts import get_account
 from sync.context import Hub
 from sync.propagation import schedule_pushes
-from sync.queues import all_queues
 from sync.reconcile import reconcile_account
+from sync.workers import run_worker
 
 SPEC = SeedSpec(products=6, variants=1, stock=20)
 
 
 def work(hub: Hub) -> None:
-    SimpleWorker(all_queues(hub.redis), connection=hub.redis, serializer=JSONSerializer).work(burst=True)
+    run_worker(hub.redis, burst=True)
 
 
 @pytest.fixture
 def channels(hub: Hub) -> Iterator[tuple[WooCommerceSandbox, ShopifySandbox]]:
     with WooCommerceSandbox(spec=SPEC) as woo, ShopifySandbox(spec=SPEC, plan="plus") as shop:
-        connect_woocommerce(hub, woo, "woo")
-        connect_shopify(hub, shop, "shop")
-        link_listings(hub, "woo")
-        link_listings(hub, "shop")
-        stock.import_stock(hub, "woo")
-        work(hub)
+        connect_both(hub, woo, shop)
         yield woo, shop
 
 
@@ -57,7 +51,7 @@ def last_run(hub: Hub) -> dict[str, int]:
 
 def account_id(hub: Hub, name: str) -> int:
     with hub.db.session() as session:
-        return int(session.scalar(select(tables.Account.id).where(tables.Account.name == name)) or 0)
+        return get_account(session, name).id
 
 
 def test_in_sync_channels_show_no_drift(hub: Hub, channels) -> None:
