@@ -4,13 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench chaos clean
 
+# The bench extra (psutil, the official Shopify and WooCommerce clients) is part of every install:
+# the benchmarks' smoke test in `make test` drives them.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "marketsync needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -25,8 +27,14 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
+# Benchmarks measure; they write bench/results/*.json. `make bench BENCH=import` runs one.
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
+
+# The chaos run (issue #15): the hub on PostgreSQL and its own redis-server under load and faults for
+# 3 minutes, then left to converge; prints each invariant and writes bench/results/chaos.json.
+chaos: install
+	$(BIN)/python -m bench chaos
 
 clean:
 	rm -rf $(VENV) .marketsync .marketsync-demo .pytest_cache .mypy_cache .ruff_cache

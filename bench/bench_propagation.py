@@ -22,20 +22,21 @@ from typing import Any
 from sqlalchemy import select
 
 from bench.harness import connect_shopify, connect_woocommerce, link_listings, make_hub
-from connectors.base import StockUpdate
+from connectors.stock import StockUpdate
 from sandbox.catalogue import SeedSpec
 from sandbox.shopify import ShopifySandbox
 from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
-from sync import stock
-from sync.accounts import get_account
-from sync.context import Hub
-from sync.cycle import drain
-from sync.ledger import Movement, apply_movement
-from sync.locations import hub_location
-from sync.propagation import schedule_pushes
-from sync.runtime import set_hub
-from sync.workers import worker_environment
+from sync.hub.accounts import get_account
+from sync.hub.context import Hub
+from sync.jobs import set_hub
+from sync.service.cycle import drain
+from sync.service.workers import worker_environment
+from sync.stock import operations as stock
+from sync.stock.change import StockChange
+from sync.stock.ledger import Movement
+from sync.stock.locations import hub_location
+from sync.stock.push_queue import schedule_pushes
 
 NAME = "propagation"
 
@@ -49,11 +50,12 @@ def burst(hub: Hub, count: int, skus: list[str], rng: random.Random, tag: str, p
     started = time.perf_counter()
     for start in range(0, count, per_transaction):
         with hub.db.session() as session:
+            change = StockChange(session, hub.settings)
             for n in range(start, min(start + per_transaction, count)):
                 sku = skus[n % len(skus)]
-                apply_movement(session, Movement(f"{tag}:{n}", variants[sku], location,
-                                                 on_hand_delta=-rng.randint(0, 2), committed_delta=rng.randint(0, 1),
-                                                 reason="adjust", source="bench"))
+                change.move(Movement(f"{tag}:{n}", variants[sku], location, on_hand_delta=-rng.randint(0, 2),
+                                     committed_delta=rng.randint(0, 1), reason="adjust", source="bench"))
+            change.settle()
         if schedule:
             schedule_pushes(hub)
     return time.perf_counter() - started

@@ -1,7 +1,7 @@
 """Webhook receiver benchmark: answer time of `POST /webhooks/{platform}/{account}` over loopback.
 
 Sends BENCH_WEBHOOKS (default 200) signed WooCommerce deliveries, each a new event, one at a
-time, to the real app (`sync.webserver.build_app`) served by uvicorn in a thread, then 20 repeated
+time, to the real app (`sync.service.webserver.build_app`) served by uvicorn in a thread, then 20 repeated
 deliveries (duplicates); reports p50/p95/p99/max milliseconds per kind. Each accepted delivery is
 one small transaction plus one enqueue. Environment: BENCH_DATABASE_URL (default a SQLite file),
 REDIS_URL (default the embedded Redis). Writes bench/results/webhooks.json.
@@ -23,8 +23,8 @@ import httpx
 from bench.harness import make_hub
 from connectors.woocommerce.webhooks import signature
 from sandbox.runtime import ServerThread, free_port
-from sync.accounts import add_account
-from sync.webserver import build_app
+from sync.hub.accounts import add_account
+from sync.service.webserver import build_app
 
 NAME = "webhooks"
 RESULTS = Path(__file__).resolve().parent / "results"

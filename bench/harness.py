@@ -3,7 +3,7 @@
 `make_hub` builds a fresh hub in a scratch folder (a benchmark's own Redis db);
 `connect_woocommerce` / `connect_shopify` add an account for a running simulator;
 `link_listings` brings the account's catalogue and listings into the hub, mapped to variants
-by SKU (`sync.catalog.import_catalog`).
+by SKU (`sync.catalog.importing.import_catalog`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from store import tables
 from store.settings import load_settings
-from sync.accounts import add_account, get_account
-from sync.catalog import import_catalog
-from sync.context import Hub
+from sync.catalog.importing import import_catalog
+from sync.hub.accounts import add_account, get_account
+from sync.hub.context import Hub
 
 
 def make_hub(workdir: Path, redis_db: int) -> Hub:
@@ -71,8 +71,8 @@ def link_listings(hub: Hub, name: str) -> int:
 def connect_both(hub: Hub, woo: Any, shop: Any) -> None:
     """WooCommerce account `woo` and Shopify account `shop`, listings linked, stock imported from
     WooCommerce, and every job that caused run to completion."""
-    from sync.stock import import_stock
-    from sync.workers import run_worker
+    from sync.service.workers import run_worker
+    from sync.stock.operations import import_stock
 
     connect_woocommerce(hub, woo, "woo")
     connect_shopify(hub, shop, "shop")

@@ -9,7 +9,10 @@ def clean_sku(value: object) -> str:
     """Trimmed SKU with no control characters; case is kept. Empty is an error."""
     if not isinstance(value, str):
         raise ValueError(f"SKU must be text, got {type(value).__name__}")
-    cleaned = "".join(ch for ch in value if unicodedata.category(ch)[0] != "C").strip()
+    # A printable string has no control/format characters (category C): the per-character scan
+    # is only needed for the rest.
+    cleaned = value.strip() if value.isprintable() else \
+        "".join(ch for ch in value if unicodedata.category(ch)[0] != "C").strip()
     if not cleaned:
         raise ValueError("SKU is empty")
     if len(cleaned) > 255:
@@ -26,7 +29,8 @@ GTIN_LENGTHS = (8, 12, 13, 14)
 
 
 def gtin_check_digit(body: str) -> int:
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    reversed_body = body[::-1]  # weights 3, 1, 3, … from the rightmost digit
+    total = 3 * sum(map(int, reversed_body[0::2])) + sum(map(int, reversed_body[1::2]))
     return (10 - total % 10) % 10
 
 

@@ -13,8 +13,10 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from canonical.errors import MarketsyncError
 from canonical.identifiers import clean_barcode, clean_sku
 from canonical.money import Money
+from canonical.quantities import MAX_QUANTITY
 
 
 def _utc(value: datetime) -> datetime:
@@ -26,7 +28,9 @@ def _utc(value: datetime) -> datetime:
 UtcTime = Annotated[datetime, AfterValidator(_utc)]
 Sku = Annotated[str, BeforeValidator(clean_sku)]
 Barcode = Annotated[str | None, BeforeValidator(clean_barcode)]
-Quantity = Annotated[int, Field(ge=0)]
+Quantity = Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
+# A channel's level may be negative (oversold, backorders), within the same bound.
+Level = Annotated[int, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
 
 
 class Record(BaseModel):
@@ -72,9 +76,9 @@ class StockLevel(Record):
     location_external_id: str
     inventory_item_id: str
     sku: Sku | None = None
-    available: int
-    on_hand: int | None = None
-    committed: int | None = None
+    available: Level
+    on_hand: Level | None = None
+    committed: Level | None = None
 
 
 class Listing(Record):
@@ -92,7 +96,7 @@ class Listing(Record):
     compare_at_price: Money | None = None
     status: ProductStatus = ProductStatus.ACTIVE
     tracked: bool = True
-    quantity: int | None = None
+    quantity: Level | None = None
     updated_at: UtcTime | None = None
 
 
@@ -115,23 +119,56 @@ class OrderLine(Record):
 
 
 class Customer(Record):
-    """The least customer data the work needs; purged by `privacy purge`."""
+    """The least customer data the work needs; purged by `privacy purge`.
+
+    `buyer_id` is the platform's own id for the buyer (a customer id, an open buyer id) when it
+    gives one. The hub never stores it or the email in plain for reports: both only feed the
+    salted customer key (`sync.customers`)."""
 
     name: str | None = None
     email: str | None = None
     country: str | None = None
+    buyer_id: str | None = None
+
+
+class AfterSaleKind(StrEnum):
+    """What a channel's after-sale is (None on a Refund: the channel does not say)."""
+
+    REFUND_ONLY = "refund_only"  # money back, the goods stay with the buyer (仅退款)
+    RETURN = "return"            # the goods come back and the money too (退货退款)
+    EXCHANGE = "exchange"        # the goods come back and a replacement ships (换货)
+
+
+class AfterSaleStage(StrEnum):
+    """How far the channel's after-sale has come."""
+
+    REQUESTED = "requested"  # the buyer asked; nothing is back or refunded yet
+    RECEIVED = "received"    # the goods are back with the merchant; the money not yet
+    COMPLETED = "completed"  # refunded (or the replacement sent)
+    CLOSED = "closed"        # withdrawn or refused: nothing happens
 
 
 class Refund(Record):
+    """Money given back on an order, or a channel's after-sale, with the lines it covers.
+
+    `amount` is what the channel refunded (None when it does not say: the hub then values the
+    refunded lines). Only a `completed` refund counts as money given back; `kind` and `stage` let
+    a connector pass on its after-sale flow (the hub turns each line into a return)."""
+
     external_id: str
     lines: tuple[RefundLine, ...] = ()
     created_at: UtcTime | None = None
+    amount: Money | None = None
+    reason: str = ""
+    kind: AfterSaleKind | None = None
+    stage: AfterSaleStage = AfterSaleStage.COMPLETED
 
 
 class RefundLine(Record):
     line_external_id: str
     quantity: Quantity
     restock: bool
+    replacement_sku: Sku | None = None  # an exchange: what is sent instead
 
 
 class Order(Record):
@@ -151,7 +188,7 @@ class Order(Record):
 class ShipmentLine(Record):
     order_line_external_id: str
     sku: Sku | None = None
-    quantity: Annotated[int, Field(gt=0)]
+    quantity: Annotated[int, Field(gt=0, le=MAX_QUANTITY)]
 
 
 class Shipment(Record):
@@ -173,10 +210,12 @@ Refund.model_rebuild()
 R = TypeVar("R", bound=Record)
 
 
-class CanonicalError(ValueError):
+class CanonicalError(MarketsyncError, ValueError):
     """A platform record could not be normalised; names its source, field and problem."""
 
     def __init__(self, source: str, field: str, problem: str) -> None:
+        # One line: a wrapped pydantic message goes on with the input value, which may be customer data.
+        problem = (problem.strip().splitlines() or [""])[0][:300]
         super().__init__(f"{source}: field {field!r} {problem}")
         self.source, self.field, self.problem = source, field, problem
 

@@ -7,12 +7,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from canonical.errors import MarketsyncError
+
 # ISO-4217 minor units where they differ from 2; every other valid code uses 2.
 MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "HUF": 2, "BHD": 3, "KWD": 3, "JOD": 3,
                "OMR": 3, "TND": 3}
 
 
-class CurrencyMismatch(ValueError):
+class CurrencyMismatch(MarketsyncError, ValueError):
     """Two amounts in different currencies were combined."""
 
 

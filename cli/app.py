@@ -10,14 +10,14 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from canonical.errors import MarketsyncError
 from mapping.quantity import validate_overrides
 from store.settings import Settings, load_settings
-from sync.context import Hub
-from sync.runtime import set_hub
-
-OUR_PACKAGES = {"canonical", "connectors", "mapping", "sync", "store", "cli", "sandbox"}
+from sync.hub.context import Hub
+from sync.jobs import set_hub
 
 
 @dataclass
@@ -80,14 +80,16 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
 
 
 def print_fields(title: str, data: dict[str, Any]) -> None:
-    console.print(f"[bold]{title}[/bold]")
+    # Titles and values are text, not markup: a section title such as "[stock]" must be shown as is.
+    console.print(f"[bold]{escape(title)}[/bold]")
     width = max((len(k) for k in data), default=0)
     for key, value in data.items():
-        console.print(f"  {key.ljust(width)}  {value}")
+        console.print(f"  {escape(key.ljust(width))}  {escape(str(value))}")
 
 
 def is_ours(exc: BaseException) -> bool:
-    return type(exc).__module__.split(".")[0] in OUR_PACKAGES
+    """The hub's own errors (one root, `MarketsyncError`) are printed as they are; anything else is a bug."""
+    return isinstance(exc, MarketsyncError)
 
 
 def report_error(exc: BaseException, debug: bool) -> int:

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from canonical import normalised_sku
 from cli.app import App, err_console, json_option, pass_app, print_fields, print_json, print_table
 from store import tables
-from sync.accounts import get_account
-from sync.audit import current_user
-from sync.catalog import enqueue_import, enqueue_refresh, import_catalog, refresh_listings
-from sync.context import Hub
+from sync.catalog.importing import enqueue_import, enqueue_refresh, import_catalog, refresh_listings
+from sync.hub.accounts import get_account
+from sync.hub.audit import current_user
+from sync.hub.context import Hub
 
 
 @contextmanager
@@ -30,11 +30,15 @@ def counting(what: str) -> Iterator[Callable[[int], None]]:
         yield lambda n: progress.update(task, completed=n)
 
 
-def queue_for(hub: Hub, account: str, enqueue: Callable[[Hub, int], str]) -> None:
+def queue_for(hub: Hub, account: str, enqueue: Callable[[Hub, int], str], as_json: bool) -> None:
     """Put ACCOUNT's catalogue job on the catalog queue and say its job id."""
     with hub.db.session() as session:
         account_id = get_account(session, account).id
-    click.echo(f"queued {enqueue(hub, account_id)}")
+    job_id = enqueue(hub, account_id)
+    if as_json:
+        print_json({"queued": job_id})
+    else:
+        click.echo(f"queued {job_id}")
 
 
 def print_counts(title: str, counts: dict[str, Any], as_json: bool) -> None:
@@ -58,7 +62,7 @@ def catalog_import(app: App, account: str, queued: bool, as_json: bool) -> None:
     """Build or update the catalogue (keyed by SKU) from ACCOUNT, then refresh its listings."""
     hub = app.ready_hub()
     if queued:
-        queue_for(hub, account, enqueue_import)
+        queue_for(hub, account, enqueue_import, as_json)
         return
     with counting(f"reading products of {account}") as progress:
         counts = import_catalog(hub, account, actor=current_user(), progress=progress)
@@ -74,12 +78,12 @@ def catalog_refresh(app: App, account: str, queued: bool, as_json: bool) -> None
     """Read ACCOUNT's listings, match them to variants, and open or close conflicts."""
     hub = app.ready_hub()
     if queued:
-        queue_for(hub, account, enqueue_refresh)
+        queue_for(hub, account, enqueue_refresh, as_json)
         return
     with counting(f"reading listings of {account}") as progress:
         counts = refresh_listings(hub, account, actor=current_user(), progress=progress)
     print_counts(f"listings of {account} refreshed", counts, as_json)
-    if counts.get("opened"):
+    if counts.get("opened") and not as_json:  # --json prints JSON only
         click.echo("see them with `marketsync conflicts list`")
 
 

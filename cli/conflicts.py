@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from cli.app import App, json_option, pass_app, print_fields, print_json, print_table
 from mapping.conflicts import ConflictStatus
 from store import tables
-from sync.audit import current_user
-from sync.resolve import ALLOWED, RESOLUTIONS, RULES, reopen_conflict, resolve, resolve_bulk
+from sync.conflicts.resolve import ALLOWED, RESOLUTIONS, RULES, reopen_conflict, resolve, resolve_bulk
+from sync.hub.audit import current_user
 
 KINDS = [str(kind.value) if hasattr(kind, "value") else str(kind) for kind in ALLOWED]
 
@@ -130,15 +130,17 @@ def chosen(flags: dict[str, Any]) -> tuple[str | None, str | None]:
 @click.option("--kind", type=click.Choice(KINDS), help="Bulk: resolve every open conflict of this kind.")
 @click.option("--account", help="Bulk: only this account.")
 @click.option("--rule", type=click.Choice(RULES), help="Bulk: how to resolve each conflict.")
-@click.option("--dry-run", is_flag=True, help="Bulk: print what each conflict would become; change nothing.")
+@click.option("--dry-run", is_flag=True, help="Print what the conflict(s) would become; change nothing.")
+@click.option("--allow-duplicate", is_flag=True,
+              help="Let --link give a variant a second listing on the same account.")
 @click.option("--note", help="Why (kept in the audit log).")
 @click.option("--by", "actor", help="Who resolves it (default: the OS user).")
 @json_option
 @pass_app
 def conflicts_resolve(app: App, conflict_id: int | None, link_sku: str | None, create: bool, ignore: bool,
                       unlink: bool, keep_hub: bool, keep_channel: bool, adopt: bool, revert: bool, kind: str | None,
-                      account: str | None, rule: str | None, dry_run: bool, note: str | None, actor: str | None,
-                      as_json: bool) -> None:
+                      account: str | None, rule: str | None, dry_run: bool, allow_duplicate: bool,
+                      note: str | None, actor: str | None, as_json: bool) -> None:
     """Resolve conflict ID one way, or in bulk with --kind/--account and --rule."""
     hub = app.ready_hub()
     who = actor or current_user()
@@ -153,9 +155,13 @@ def conflicts_resolve(app: App, conflict_id: int | None, link_sku: str | None, c
     if conflict_id is None or resolution is None:
         raise click.UsageError("give a conflict ID and one of " + ", ".join("--" + r for r in RESOLUTIONS)
                                + " (or --kind K --rule R for bulk)")
-    outcome = resolve(hub, conflict_id, resolution, argument=argument, actor=who, note=note)
+    outcome = resolve(hub, conflict_id, resolution, argument=argument, actor=who, note=note, dry_run=dry_run,
+                      allow_duplicate=allow_duplicate)
     if as_json:
         print_json(outcome.as_dict())
+    elif dry_run:
+        click.echo(f"dry run, nothing changed: conflict #{conflict_id} would be resolved with {resolution}: "
+                   f"{outcome.message}")
     else:
         click.echo(outcome.message if not outcome.changed else
                    f"conflict #{conflict_id} resolved with {resolution}: {outcome.message}")

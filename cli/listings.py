@@ -6,8 +6,8 @@ import click
 
 from cli.app import App, json_option, pass_app, print_json, print_table
 from cli.catalog import counting
-from sync.audit import current_user
-from sync.listings import push_listings, summary
+from sync.catalog.push import ListingPlan, push_listings, summary
+from sync.hub.audit import current_user
 
 
 @click.group()
@@ -28,7 +28,16 @@ def listings_push(app: App, accounts: tuple[str, ...], skus: tuple[str, ...], dr
         plans = push_listings(hub, accounts or None, skus=skus or None, dry_run=dry_run, actor=current_user())
     if as_json:
         print_json({"dry_run": dry_run, "counts": summary(plans), "listings": [p.as_dict() for p in plans]})
-        return
+    else:
+        _print_plans(plans, dry_run)
+    broken = [p for p in plans if p.op == "error" and not p.sku]
+    if broken:
+        click.echo(f"error: {len(broken)} account(s) could not be pushed: "
+                   + "; ".join(p.note for p in broken), err=True)
+        raise click.exceptions.Exit(1)
+
+
+def _print_plans(plans: list[ListingPlan], dry_run: bool) -> None:
     shown = [p for p in plans if p.op != "unchanged"]
     title = f"listing push{' (dry run: nothing sent)' if dry_run else ''}: " + \
         ", ".join(f"{k} {v}" for k, v in sorted(summary(plans).items()))

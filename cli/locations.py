@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from cli.app import App, json_option, pass_app, print_json, print_table
-from sync.accounts import get_account
-from sync.audit import audit, current_user
-from sync.locations import add_location, list_locations, map_channel_location
-from sync.propagation import recompute_accounts, schedule_pushes
+from sync.hub.accounts import get_account
+from sync.hub.audit import audit, current_user
+from sync.stock.desired import recompute_accounts
+from sync.stock.locations import add_location, list_locations, map_channel_location
+from sync.stock.push_queue import schedule_pushes
 
 
 @click.group()

@@ -8,9 +8,9 @@ import click
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from cli.app import App, err_console, json_option, pass_app, print_fields, print_json, print_table
-from sync.accounts import get_account
-from sync.order_views import list_orders, show_order
-from sync.orders import ingest_stream
+from sync.hub.accounts import get_account
+from sync.orders.events import ingest_stream
+from sync.orders.views import list_orders, show_order
 
 
 @click.group()
@@ -43,7 +43,8 @@ def orders_list(app: App, account: str | None, status: str | None, limit: int, a
 @json_option
 @pass_app
 def orders_show(app: App, reference: str, as_json: bool) -> None:
-    """Show one order (ID = hub id or ACCOUNT:EXTERNAL_ID): lines, movements, shipments, webhook events."""
+    """Show one order (ID = hub id, #1001, ACCOUNT:#1001 or ACCOUNT:EXTERNAL_ID): lines, refunds, shipments,
+    movements, webhook events."""
     hub = app.ready_hub()
     with hub.db.session() as session:
         data = show_order(session, reference)
@@ -53,15 +54,31 @@ def orders_show(app: App, reference: str, as_json: bool) -> None:
     print_fields(f"order {data['number']} ({data['account']}:{data['external_id']})", {
         "hub id": data["id"], "status": data["status"], "total": f"{data['total']} {data['currency']}",
         "placed": data["placed_at"], "channel updated": data["channel_updated_at"],
+        "customer": _customer(data["customer"]),
         "webhook events": ", ".join(str(i) for i in data["webhook_events"]) or "none"})
-    print_table("lines", ["line", "sku", "qty", "shipped", "cancelled", "restocked", "held"],
-                ([ln["external_id"], ln["sku"], ln["quantity"], ln["shipped"], ln["cancelled"], ln["restocked"],
-                  "yes" if ln["held"] else ""] for ln in data["lines"]))
+    print_table("lines", ["line", "sku", "qty", "shipped", "cancelled", "refunded", "restocked", "held"],
+                ([ln["external_id"], ln["sku"], ln["quantity"], ln["shipped"], ln["cancelled"], ln["refunded"],
+                  ln["restocked"], "yes" if ln["held"] else ""] for ln in data["lines"]))
+    if data["refunds"]:
+        print_table(f"refunds (total {data['refunded_total'] or '?'} {data['currency']})", ["refund", "lines"],
+                    ([r["id"], ", ".join(f"{x['sku'] or x['line']}x{x['quantity']}"
+                                         + (" restocked" if x["restock"] else "") for x in r["lines"]) or "amount only"]
+                     for r in data["refunds"]))
     print_table("shipments", ["id", "carrier", "tracking", "lines", "push", "attempts", "error"],
                 ([s["id"], s["carrier"], s["tracking"], ", ".join(f"{x['sku']}x{x['quantity']}" for x in s["lines"]),
                   s["push_status"], s["push_attempts"], s["push_error"] or ""] for s in data["shipments"]))
+    print_table("returns", ["id", "sku", "qty", "kind", "status", "reason"],
+                ([r["id"], r["sku"], r["quantity"], r["kind"], r["status"], r["reason"]] for r in data["returns"]))
     print_table("movements", ["key", "reason", "on_hand", "committed"],
                 ([m["key"], m["reason"], m["on_hand_delta"], m["committed_delta"]] for m in data["movements"]))
+
+
+def _customer(customer: dict[str, object]) -> str:
+    """What the hub holds about the buyer (marketplaces hand out masks only, e.g. 王**)."""
+    if customer.get("purged_at"):
+        return "(purged)"
+    shown = [str(customer[key]) for key in ("name", "email", "country") if customer.get(key)]
+    return ", ".join(shown) or "none"
 
 
 def parse_since(value: str) -> datetime:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from cli.app import App, json_option, pass_app, print_json
-from sync.audit import current_user
-from sync.privacy import purge
+from sync.hub.audit import current_user
+from sync.orders.privacy import purge
 
 
 @click.group()

@@ -9,12 +9,13 @@ from types import FrameType
 import click
 
 from cli.app import App, console, json_option, pass_app, print_json, print_table
-from sync.cycle import account_ids, outbound_changes, sync_once
-from sync.scheduler import build_scheduler
-from sync.service import start_webserver, start_workers, stop_workers
+from sync.service.cycle import account_ids, outbound_changes, sync_once
+from sync.service.processes import start_webserver, supervised_workers
+from sync.service.scheduler import build_scheduler
 
-# `marketsync run` gives a worker's current job longer to finish than the demo does.
-RUN_SHUTDOWN_GRACE_S = 60.0
+# How long `marketsync run` lets the workers' current jobs finish, all together, before killing them
+# (jobs are idempotent and the database holds their work: a killed job is simply redone).
+RUN_SHUTDOWN_GRACE_S = 20.0
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -36,18 +37,21 @@ def run(app: App, count: int | None, no_webhooks: bool) -> None:
     count = count or hub.settings.workers.count
     stop = threading.Event()
     _stop_on_signals(stop)
-    processes = start_workers(hub, count)
-    web = None if no_webhooks else start_webserver(hub)
+    web = None if no_webhooks else start_webserver(hub)  # a port in use fails here, before any worker starts
+    supervisor = supervised_workers(hub, count)
+    watcher = threading.Thread(target=supervisor.run, args=(stop,), name="supervisor", daemon=True)
+    watcher.start()
     where = f"; webhooks on {hub.settings.webhooks.host}:{hub.settings.webhooks.port}" if web else ""
     click.echo(f"marketsync running: {count} worker(s), scheduler{where}. Ctrl-C stops.")
     try:
         build_scheduler(hub).run(stop)
     finally:
+        stop.set()
         click.echo("stopping: workers finish their current job…")
         if web is not None:
             web[0].should_exit = True
             web[1].join(timeout=10)
-        stop_workers(processes, grace_s=RUN_SHUTDOWN_GRACE_S)
+        supervisor.stop(grace_s=RUN_SHUTDOWN_GRACE_S)
         click.echo("stopped")
 
 
@@ -84,9 +88,15 @@ def sync_command(app: App, once: bool, accounts: tuple[str, ...], dry_run: bool,
         rows = sync_once(hub, list(accounts) or None)
     if as_json:
         print_json({"dry_run": False, "accounts": rows})
-        return
-    print_table("sync", ["account", "sent", "write calls", "failed", "still pending"],
-                ([r["account"], r["sent"], r["calls"], r["failed"], r["still_pending"]] for r in rows))
+    else:
+        print_table("sync", ["account", "sent", "write calls", "failed", "still pending", "result"],
+                    ([r["account"], r["sent"], r["calls"], r["failed"], r["still_pending"],
+                      "ok" if r["ok"] else "; ".join(r["errors"]) or "failed"] for r in rows))
+    failing = [r["account"] for r in rows if not r["ok"]]
+    if failing:
+        click.echo(f"error: {len(failing)} of {len(rows)} account(s) failed: {', '.join(failing)} "
+                   "(`marketsync status` shows each account's last error)", err=True)
+        raise click.exceptions.Exit(1)
 
 
 commands = [run, scheduler, sync_command]

@@ -8,8 +8,6 @@ import threading
 
 import click
 
-from sandbox import SIMULATORS, simulator_class
-
 
 @click.group()
 def sandbox() -> None:
@@ -17,14 +15,24 @@ def sandbox() -> None:
 
 
 @sandbox.command("serve")
-@click.argument("platform", type=click.Choice(sorted(SIMULATORS)))
+@click.argument("platform")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 picks a free port.")
-@click.option("--seed", type=int, default=None, help="Seed a deterministic catalogue with this seed.")
+@click.option("--seed", type=int, default=None, help="Seed the deterministic catalogue with this seed (default 1).")
 def sandbox_serve(platform: str, port: int, seed: int | None) -> None:
-    """Serve PLATFORM's simulator on loopback; prints one JSON line with its URL and credentials."""
-    simulator = simulator_class(platform)(port=port, seed=seed)
-    simulator.start()
-    click.echo(json.dumps(simulator.info(), sort_keys=True), nl=True)
+    """Serve PLATFORM's simulator on loopback; prints one JSON line with its URL and credentials.
+
+    PLATFORM is any registered simulator (entry-point group `marketsync.simulators`).
+    """
+    from sandbox.interface import UnknownSimulator, start_simulator  # not loaded by every other command
+
+    try:
+        simulator = start_simulator(platform, seed=seed, port=port)
+    except UnknownSimulator as exc:
+        raise click.BadParameter(str(exc), param_hint="PLATFORM") from None
+    setup = simulator.account_setup()
+    line = {**simulator.info(), "account": {"platform": setup.platform, "options": setup.options,
+                                            "secrets": setup.secrets}}
+    click.echo(json.dumps(line, sort_keys=True, ensure_ascii=False), nl=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from cli.app import App, pass_app
-from sync.webserver import build_app
 
 
 @click.command()
@@ -16,10 +15,13 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     """Receive platform webhooks on POST /webhooks/{platform}/{account} (and GET /healthz)."""
     import uvicorn  # imported when used: it adds a fifth of a second to every CLI command
 
+    from sync.service.httpserver import server_config
+    from sync.service.processes import listening_socket
+
     hub = app.ready_hub()
     settings = hub.settings.webhooks
-    uvicorn.run(build_app(hub), host=host or settings.host, port=settings.port if port is None else port,
-                log_level="warning", access_log=False)  # access logs off: URLs name accounts, bodies never logged
+    sock = listening_socket(host or settings.host, settings.port if port is None else port)  # in use: one line
+    uvicorn.Server(server_config(hub, host=host, port=port)).run(sockets=[sock])
 
 
 commands = [serve]

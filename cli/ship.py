@@ -6,12 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cli.app import App, json_option, pass_app, print_json
-from sync.audit import current_user
-from sync.order_views import resolve_order
-from sync.shipment_import import import_csv, import_from_source
-from sync.shipments import ShipmentError, create_shipment, enqueue_push, order_lines, sweep
+from store import tables
+from sync.hub.audit import current_user
+from sync.orders.shipment_import import import_csv, import_from_source
+from sync.orders.shipments import ShipmentError, create_shipment, enqueue_push, order_lines, sweep
+from sync.orders.views import resolve_order
+from sync.stock.change import stock_change
 
 
 class ShipGroup(click.Group):
@@ -32,6 +36,25 @@ def parse_lines(values: tuple[str, ...]) -> dict[str, int]:
             raise click.BadParameter(f"--line {value!r} must look like SKU:QTY with QTY >= 1")
         wanted[sku] = wanted.get(sku, 0) + int(qty)
     return wanted
+
+
+def lines_by_sku(session: Session, order: tables.Order, wanted: dict[str, int]) -> list[tuple[tables.OrderLine, int]]:
+    """The order's lines for `wanted`, each SKU matched as the channel spells it or as the hub's SKU."""
+    lines = order_lines(session, order)
+    hub_skus: dict[int, str] = {int(i): str(sku) for i, sku in session.execute(
+        select(tables.Variant.id, tables.Variant.sku).where(
+            tables.Variant.id.in_([line.variant_id for line in lines if line.variant_id])))}
+    by_sku: dict[str, tables.OrderLine] = {}
+    for line in lines:
+        if line.variant_id is not None and line.variant_id in hub_skus:
+            by_sku.setdefault(hub_skus[line.variant_id], line)
+        if line.sku:
+            by_sku.setdefault(line.sku, line)
+    unknown = [sku for sku in wanted if sku not in by_sku]
+    if unknown:
+        raise ShipmentError(f"order {order.number or order.external_id} has no line with SKU {', '.join(unknown)}; "
+                            f"its SKUs: {', '.join(sorted(by_sku))}")
+    return [(by_sku[sku], qty) for sku, qty in wanted.items()]
 
 
 @click.group(cls=ShipGroup)
@@ -56,20 +79,17 @@ def ship() -> None:
 @pass_app
 def ship_create(app: App, reference: str, carrier: str, tracking: str, url: str | None,
                 line_specs: tuple[str, ...], as_json: bool) -> None:
-    """Ship ORDER (hub id or ACCOUNT:EXTERNAL_ID)."""
+    """Ship ORDER (hub id, #1001, ACCOUNT:#1001 or ACCOUNT:EXTERNAL_ID); --line takes the hub's SKU or the
+    channel's."""
     hub = app.ready_hub()
     wanted = parse_lines(line_specs)
-    with hub.db.session() as session:
+    with stock_change(hub) as change:
+        session = change.session
         order = resolve_order(session, reference)
         items = None
         if wanted:
-            by_sku = {line.sku: line for line in order_lines(session, order)}
-            unknown = [sku for sku in wanted if sku not in by_sku]
-            if unknown:
-                raise ShipmentError(f"order {order.number or order.external_id} has no line with SKU "
-                                    f"{', '.join(unknown)}; its SKUs: {', '.join(str(s) for s in by_sku)}")
-            items = [(by_sku[sku], qty) for sku, qty in wanted.items()]
-        shipment, created = create_shipment(session, order, items, carrier=carrier, tracking=tracking, url=url,
+            items = lines_by_sku(session, order, wanted)
+        shipment, created = create_shipment(change, order, items, carrier=carrier, tracking=tracking, url=url,
                                             source=f"cli:{current_user()}")
         result: dict[str, Any] = {"shipment": shipment.id, "created": created, "push_status": shipment.push_status}
     if created:

@@ -7,9 +7,10 @@ from typing import Any
 
 import click
 
+from canonical.quantities import parse_quantity
 from cli.app import App, console, json_option, pass_app, print_json, print_table
-from sync import stock as service
-from sync.audit import current_user
+from sync.hub.audit import current_user
+from sync.stock import operations as service
 
 
 @click.group()
@@ -38,16 +39,17 @@ def stock_import(app: App, account: str, as_json: bool) -> None:
 @click.argument("delta", metavar="±N")
 @click.option("--location", "location", default="default", show_default=True, help="Hub location code.")
 @click.option("--reason", required=True, help="Why (kept in the movement history).")
+@click.option("--allow-negative", is_flag=True, help="Accept an on_hand below zero (refused otherwise).")
 @pass_app
-def stock_adjust(app: App, sku: str, delta: str, location: str, reason: str) -> None:
-    """Change SKU's on_hand at a hub location by ±N (e.g. +5 or -2)."""
-    try:
-        amount = int(delta)
-    except ValueError:
-        raise click.UsageError(f"±N must be a whole number like +5 or -2 (got {delta!r})") from None
+def stock_adjust(app: App, sku: str, delta: str, location: str, reason: str, allow_negative: bool) -> None:
+    """Change SKU's on_hand at a hub location by ±N (e.g. +5 or -2; at most 1,000,000,000 either way)."""
+    if not delta.strip().lstrip("+-").isdigit():
+        raise click.UsageError(f"±N must be a whole number like +5 or -2 (got {delta!r})")
+    amount = parse_quantity(delta, "adjustment")
     hub = app.stock_hub()
-    key = service.adjust(hub, sku, amount, location, reason, actor=current_user())
-    click.echo(f"{sku} at {location}: on_hand {amount:+d} ({key})")
+    done = service.adjust(hub, sku, amount, location, reason, actor=current_user(), allow_negative=allow_negative)
+    click.echo(f"{sku} at {location}: on_hand {amount:+d} → on_hand {done.on_hand}, committed {done.committed}, "
+               f"available {done.available} ({done.key})")
 
 
 @stock.command("receive")
@@ -107,12 +109,21 @@ def _print_explain(data: dict[str, Any]) -> None:
                       f"= {loc['available']}")
     for order in data["open_orders"]:
         console.print(f"  committed by {order['account']} order {order['order']}: {order['quantity']}")
+    if data["kit_components"]:
+        console.print("  a kit of " + ", ".join(f"{c['sku']} x {c['per_kit']}" for c in data["kit_components"])
+                      + "; its own stock is not counted")
+    if data["used_in_kits"]:
+        console.print(f"  used in kit(s) {', '.join(data['used_in_kits'])}")
     if not data["accounts"]:
         console.print("  no mapped listing on any account")
     for account in data["accounts"]:
         console.print(f"[bold]{account['account']}[/bold] (listing {account['listing']}, locations "
                       f"{', '.join(account['locations'])}; safety stock {account['safety_stock']['value']} "
                       f"from {account['safety_stock']['source']})")
+        for share in account["kit"]:
+            mark = "  ← limiting" if share["sku"] == account["limiting"] else ""
+            console.print(f"  component {share['sku']}: available {share['available']} ÷ {share['per_kit']} "
+                          f"= {share['kits']} kit(s){mark}")
         for step in account["steps"]:
             console.print(f"  {step['rule']:<13} {step['before']:>6} → {step['after']:<6} {step['detail']}")
         when = account["acknowledged_at"] or "never"

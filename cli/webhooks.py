@@ -10,11 +10,12 @@ from sqlalchemy import func, select
 
 from cli.app import App, err_console, json_option, pass_app, print_json, print_table
 from cli.orders import parse_since
+from connectors.errors import ConnectorError
 from store import tables
-from sync.accounts import get_account
-from sync.orders import enqueue_event, process_event_job
-from sync.privacy import REDACTED
-from sync.service import webhook_url
+from sync.hub.accounts import get_account
+from sync.orders.events import enqueue_event, fail_event, process_event
+from sync.orders.privacy import REDACTED
+from sync.service.processes import webhook_url
 
 
 @click.group()
@@ -99,7 +100,10 @@ def webhooks_replay(app: App, account: str | None, since: str | None, enqueue: b
     outcomes: dict[str, int] = {}
     with Progress(console=err_console, transient=True) as progress:
         for event_id in progress.track(ids, description="replaying events"):
-            status = process_event_job(event_id)
+            try:
+                status = process_event(hub, event_id)
+            except ConnectorError as exc:  # kept on the event; the poll catches up
+                status = fail_event(hub, event_id, f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}")
             outcomes[status] = outcomes.get(status, 0) + 1
     click.echo(f"replayed {len(ids)} event(s): " + (", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
                                                     or "none"))

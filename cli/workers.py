@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import threading
+
 import click
 from redis import Redis
 from rq.job import Job
@@ -9,8 +14,11 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from cli.app import App, json_option, pass_app, print_json, print_table
-from sync.queues import QUEUE_NAMES, all_queues
-from sync.workers import run_worker, spawn_workers, worker_environment
+from sync.hub.context import Hub
+from sync.hub.queues import QUEUE_NAMES, all_queues, worker_lanes
+from sync.service.processes import SHUTDOWN_GRACE_S, worker_args
+from sync.service.supervisor import Supervisor
+from sync.service.workers import failure_reason, run_worker, serve_worker, spawn_workers, worker_environment
 
 
 @click.command()
@@ -23,26 +31,40 @@ from sync.workers import run_worker, spawn_workers, worker_environment
 def worker(app: App, burst: bool, count: int, queues: tuple[str, ...]) -> None:
     """Run RQ workers on the queues stock > orders > catalog > default."""
     hub = app.ready_hub()
-    if count == 1:
-        run_worker(hub.redis, burst=burst, queues=queues or QUEUE_NAMES,
-                   job_timeout=hub.settings.workers.job_timeout_s)
+    if burst:
+        if count == 1:
+            run_worker(hub.redis, burst=True, queues=queues or QUEUE_NAMES,
+                       job_timeout=hub.settings.workers.job_timeout_s)
+            return
+        processes = spawn_workers(count, worker_environment(hub.redis), burst=True)
+        codes = [p.wait() for p in processes]
+        if any(codes):
+            raise click.ClickException(f"{sum(1 for c in codes if c)} of {count} workers exited with an error")
         return
-    processes = spawn_workers(count, worker_environment(hub.redis), burst=burst)
+    if count == 1:
+        serve_worker(lambda: hub.redis, queues=queues or QUEUE_NAMES, job_timeout=hub.settings.workers.job_timeout_s)
+        return
+    supervise(hub, count, queues)
+
+
+def supervise(hub: Hub, count: int, queues: tuple[str, ...]) -> None:
+    """`count` worker processes, each restarted with backoff when it dies, until SIGTERM or Ctrl-C."""
+    env = worker_environment(hub.redis) if not hub.settings.redis.url else dict(os.environ)
+    lanes = [queues] * count if queues else worker_lanes(count)
+    supervisor = Supervisor(lambda slot: subprocess.Popen(worker_args(lanes[slot]), env=env, start_new_session=True),
+                            count).start()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     try:
-        codes = [p.wait() for p in processes]
-    except KeyboardInterrupt:
-        for p in processes:
-            p.terminate()
-        codes = [p.wait() for p in processes]
-    if any(codes):
-        raise click.ClickException(f"{sum(1 for c in codes if c)} of {count} workers exited with an error")
+        supervisor.run(stop)
+    finally:
+        supervisor.stop(grace_s=SHUTDOWN_GRACE_S)
 
 
-def _last_error(job: Job) -> str | None:
+def _last_error(job: Job) -> str:
     result = job.latest_result()
-    if result is None or not result.exc_string:
-        return None
-    return result.exc_string.strip().splitlines()[-1]
+    return failure_reason(result.exc_string if result is not None else None)
 
 
 def _job_row(job: Job, state: str) -> dict[str, object]:

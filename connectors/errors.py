@@ -1,19 +1,34 @@
-"""The errors every connector raises, whatever its platform.
+"""The hub's error tree. The class of an error decides what happens next, whatever the platform.
 
-    ConnectorError                 base; message names account, platform, object, next step
-    ├── Retryable                  transient: 5xx, timeouts, connection resets (retried)
-    │   └── RateLimited            429 / THROTTLED; carries retry_after seconds (retried)
-    ├── AuthFailed                 401 / 403: credentials or scopes wrong (never retried)
-    ├── Rejected                   4xx / validation: the request itself is wrong (never retried)
-    └── UnknownPlatform            no connector is installed under that name
+    MarketsyncError (canonical.errors)     every error the hub raises on purpose (the CLI prints one line)
+    ├── ConnectorError                     a platform call failed; `where` names account, platform, object
+    │   ├── Transient                      5xx, timeouts, resets, "system busy" codes → retried with backoff
+    │   │   ├── RateLimited                429 / THROTTLED / ban codes → retried after `retry_after`,
+    │   │   │                              the wait charged to the rate bucket `bucket`
+    │   │   └── Interrupted                a wait cut short because the worker is stopping → the job is
+    │   │                                  put back at once, not counted as a failure
+    │   ├── AuthFailed                     credentials wrong or expired beyond refresh → the account is
+    │   │                                  marked failing, its jobs stop, the operator sees a conflict
+    │   ├── Rejected                       the platform refused this request (validation, state, stock
+    │   │                                  held by the platform) → not retried, recorded with `reason`
+    │   └── UnknownPlatform                no connector installed under that name
+    ├── CanonicalError (canonical.model)   a platform record could not be normalised (skipped, named)
+    └── … the engine's own: AccountError, StockError, ShipmentError, SettingsError, …
 
-Messages never contain tokens, secrets or customer data.
+A connector raises only these (never httpx's or its own roots); `connectors.http.classify` and
+`error_for` build them from a response or a platform error code. Messages never contain tokens,
+secrets or customer data.
 """
 
 from __future__ import annotations
 
+from canonical.errors import MarketsyncError
 
-class ConnectorError(Exception):
+__all__ = ["AuthFailed", "ConnectorError", "Interrupted", "MarketsyncError", "RateLimited", "Rejected",
+           "Transient", "UnknownPlatform"]
+
+
+class ConnectorError(MarketsyncError):
     """A platform call failed; `where` says which account, platform and object."""
 
     def __init__(self, where: str, message: str) -> None:
@@ -21,27 +36,45 @@ class ConnectorError(Exception):
         self.where = where
 
 
-class Retryable(ConnectorError):
-    def __init__(self, where: str, message: str = "temporary failure", *, status: int | None = None) -> None:
+class Transient(ConnectorError):
+    """A failure that may pass by itself: retried with backoff (in the client, then by the job)."""
+
+    def __init__(self, where: str, message: str = "temporary failure", *, status: int | None = None,
+                 code: str | None = None) -> None:
         super().__init__(where, message)
-        self.status = status
+        self.status, self.code = status, code
 
 
-class RateLimited(Retryable):
-    def __init__(self, where: str, *, retry_after: float | None = None, message: str = "rate limited") -> None:
-        super().__init__(where, message, status=429)
-        self.retry_after = retry_after
+class RateLimited(Transient):
+    """The platform asked us to slow down; `retry_after` is its wait (seconds) for `bucket`.
+
+    `bucket` None means the bucket of the call that was refused.
+    """
+
+    def __init__(self, where: str, *, retry_after: float | None = None, message: str = "rate limited",
+                 bucket: str | None = None, status: int | None = 429, code: str | None = None) -> None:
+        super().__init__(where, message, status=status, code=code)
+        self.retry_after, self.bucket = retry_after, bucket
+
+
+class Interrupted(Transient):
+    """A wait for rate points or a backoff ended early: the process is stopping (`connectors.waits`)."""
 
 
 class AuthFailed(ConnectorError):
-    def __init__(self, where: str, message: str = "authentication failed") -> None:
+    """Credentials, signature or scopes are wrong, or a token could not be refreshed: never retried."""
+
+    def __init__(self, where: str, message: str = "authentication failed", *, code: str | None = None) -> None:
         super().__init__(where, f"{message}; check the account's credentials with `marketsync account test`")
+        self.code = code
 
 
 class Rejected(ConnectorError):
-    def __init__(self, where: str, message: str, *, status: int | None = None) -> None:
+    """The platform refused the request itself; `reason` is its own words. Never retried."""
+
+    def __init__(self, where: str, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(where, message)
-        self.status = status
+        self.reason, self.status, self.code = message, status, code
 
 
 class UnknownPlatform(ConnectorError):
@@ -50,3 +83,4 @@ class UnknownPlatform(ConnectorError):
             f"platform {platform!r}",
             f"no connector installed under that name; installed: {', '.join(installed) or 'none'}",
         )
+        self.platform = platform

@@ -28,6 +28,12 @@ class ConflictKind(StrEnum):
     # Only the channel changed a synced field, under `field_policy = "conflict"`.
     FIELD_CHANGED_ON_CHANNEL = "field_changed_on_channel"
     STOCK_DRIFT = "stock_drift"
+    # A shipment's order was cancelled on the channel before the push reached it.
+    CANCELLED_BEFORE_SHIPMENT = "cancelled_before_shipment"
+    # Committed beyond on hand at a hub location (backorders, a race between channels).
+    OVERSOLD = "oversold"
+    # The platform refused the account's credentials: its jobs stop until the account works again.
+    ACCOUNT_FAILING = "account_failing"
 
 
 class ConflictStatus(StrEnum):

@@ -32,6 +32,7 @@ from enum import StrEnum
 from fnmatch import fnmatchcase
 from typing import Any
 
+from canonical.errors import MarketsyncError
 from canonical.money import MINOR_UNITS
 
 FIELDS = ("title", "price", "compare_at_price", "barcode", "status")
@@ -43,7 +44,7 @@ TITLE_PLACEHOLDERS = ("title", "vendor", "product_type", "sku", "variant_title",
 SEPARATORS = " -|/,:;\u2013\u2014"
 
 
-class FieldRuleError(ValueError):
+class FieldRuleError(MarketsyncError, ValueError):
     """A settings table holds a field-rule key or value the hub cannot use; names it."""
 
 
@@ -165,7 +166,8 @@ def _stock_keys() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The inventory engine's keys in the same tables (account keys, SKU keys)."""
     from mapping.quantity import ACCOUNT_STOCK_KEYS, SKU_KEYS
 
-    return tuple(ACCOUNT_STOCK_KEYS), tuple(SKU_KEYS)
+    # fulfilment_source belongs to the shipments engine (`sync.orders.shipment_import`)
+    return (*ACCOUNT_STOCK_KEYS, "fulfilment_source"), tuple(SKU_KEYS)
 
 
 def validate_table(where: str, table: Mapping[str, Any], *, others: tuple[str, ...] = ()) -> None:

@@ -16,15 +16,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from canonical.errors import MarketsyncError
 from mapping.fields import FIELD_KEYS
 
 RULE_KEYS = ("buffer", "percent", "max_qty", "end_when", "list")
 ACCOUNT_STOCK_KEYS = (*RULE_KEYS, "drift_policy")
 SKU_KEYS = (*RULE_KEYS, "safety_stock", "accounts")
 DRIFT_POLICIES = ("revert", "adopt", "conflict")
+DEFAULT_ORIGIN = {key: "stock.rules" for key in RULE_KEYS}
 
 
-class RuleError(ValueError):
+class RuleError(MarketsyncError, ValueError):
     """An override table holds a key or value the hub cannot use; the message names it."""
 
 
@@ -126,8 +128,10 @@ def validate_overrides(accounts: Mapping[str, Mapping[str, Any]], skus: Mapping[
 def effective_rules(defaults: Rules, accounts: Mapping[str, Mapping[str, Any]],
                     skus: Mapping[str, Mapping[str, Any]], sku: str, account: str) -> tuple[Rules, dict[str, str]]:
     """The rules for (`sku`, `account`) and, per rule, the settings table it came from."""
-    rules, origin = defaults, {key: "stock.rules" for key in RULE_KEYS}
     sku_table = skus.get(sku, {})
+    if not sku_table and not accounts.get(account):  # most listings: no override table at all
+        return defaults, dict(DEFAULT_ORIGIN)
+    rules, origin = defaults, dict(DEFAULT_ORIGIN)
     layers = ((f"accounts.{account}", accounts.get(account, {})),
               (f'skus."{sku}"', sku_table),
               (f'skus."{sku}".accounts.{account}', (sku_table.get("accounts") or {}).get(account, {})))
@@ -140,13 +144,24 @@ def effective_rules(defaults: Rules, accounts: Mapping[str, Mapping[str, Any]],
 
 
 def effective_safety_stock(default: int, variant_safety_stock: int | None,
-                           skus: Mapping[str, Mapping[str, Any]], sku: str) -> tuple[int, str]:
-    """Safety stock for `sku` and where it came from."""
+                           skus: Mapping[str, Mapping[str, Any]], sku: str, *,
+                           supplier: tuple[str, int | None] | None = None,
+                           dynamic: int | None = None) -> tuple[int, str]:
+    """Safety stock for `sku` and where it came from.
+
+    Fixed values win, most specific first: `[skus."SKU"]`, the variant's own (supply import),
+    its supplier's `[planning.suppliers.NAME]`; then the dynamic value when that mode is on
+    (`dynamic` is None otherwise); then `stock.safety_stock`.
+    """
     override = skus.get(sku, {}).get("safety_stock")
     if override is not None:
         return int(override), f'skus."{sku}".safety_stock'
     if variant_safety_stock is not None:
         return variant_safety_stock, "variants.safety_stock"
+    if supplier is not None and supplier[1] is not None:
+        return supplier[1], f"planning.suppliers.{supplier[0]}.safety_stock"
+    if dynamic is not None:
+        return dynamic, "dynamic (planning.service_level)"
     return default, "stock.safety_stock"
 
 

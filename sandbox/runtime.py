@@ -24,7 +24,7 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 
@@ -189,7 +189,10 @@ class FaultMiddleware(BaseHTTPMiddleware):
         if fault and fault.timeout:
             await asyncio.sleep(self.faults.timeout_seconds)
             fault = Fault(504)
-        response = self.error(request, fault) if fault else await call_next(request)
+        try:
+            response = self.error(request, fault) if fault else await call_next(request)
+        except ClientDisconnect:  # the client gave up mid-body (its timeout): nobody reads an answer, no traceback
+            response = Response(status_code=499)
         self.counter.count(self.label(request), response.status_code)
         return response
 

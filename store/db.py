@@ -5,27 +5,36 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from canonical.errors import MarketsyncError
 from store.settings import mask_url
+
+if TYPE_CHECKING:  # alembic is loaded when the schema is checked or migrated, not by every import
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-class DatabaseError(Exception):
+class DatabaseError(MarketsyncError):
     """The database cannot be reached or is not at the expected schema version."""
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 15000) -> Engine:
     """An engine with the hub's connection settings (SQLite: WAL, busy timeout, foreign keys)."""
+    try:
+        return _engine(url, busy_timeout_ms)
+    except (ArgumentError, NoSuchModuleError, ImportError):
+        raise DatabaseError(f"database.url {mask_url(url)!r} is not a database URL the hub can use; give "
+                            "sqlite:///PATH or postgresql://USER@HOST/DB (database.url or "
+                            "MARKETSYNC_DATABASE__URL), or leave it empty for the workspace's SQLite") from None
+
+
+def _engine(url: str, busy_timeout_ms: int) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
         _sqlite_pragmas(engine, busy_timeout_ms)
@@ -45,6 +54,7 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA secure_delete=FAST")  # purged personal data is overwritten where the page is written
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -83,12 +93,16 @@ class Database:
             ) from None
 
     def alembic_config(self) -> Config:
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         return config
 
     def upgrade(self, revision: str = "heads") -> None:
         """Create or upgrade the schema; safe to run again."""
+        from alembic import command
+
         self.check()
         with self.engine.begin() as connection:
             config = self.alembic_config()
@@ -96,16 +110,22 @@ class Database:
             command.upgrade(config, revision)
 
     def downgrade(self, revision: str = "base") -> None:
+        from alembic import command
+
         with self.engine.begin() as connection:
             config = self.alembic_config()
             config.attributes["connection"] = connection
             command.downgrade(config, revision)
 
     def current_revisions(self) -> tuple[str, ...]:
+        from alembic.runtime.migration import MigrationContext
+
         with self.engine.connect() as connection:
             return tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
 
     def head_revisions(self) -> tuple[str, ...]:
+        from alembic.script import ScriptDirectory
+
         return tuple(sorted(ScriptDirectory.from_config(self.alembic_config()).get_heads()))
 
     def current_revision(self) -> str | None:
@@ -127,6 +147,17 @@ class Database:
                 f"the database at {mask_url(self.url)} is not initialised or is out of date "
                 f"(at {current or 'nothing'}); run `marketsync init`"
             )
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database and truncate it, so rows just rewritten
+        (a privacy purge) leave no old copy in the -wal file. Nothing to do on PostgreSQL."""
+        if self.dialect != "sqlite":
+            return
+        raw = self.engine.raw_connection()  # outside any transaction: a checkpoint cannot run inside one
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        finally:
+            raw.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

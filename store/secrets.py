@@ -7,16 +7,20 @@ the connector that needs them.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from canonical.errors import MarketsyncError
+
 ENV_KEY = "MARKETSYNC_SECRET_KEY"
 
 
-class SecretKeyError(Exception):
+class SecretKeyError(MarketsyncError):
     """The encryption key is missing, malformed, or not the one the secrets were saved with."""
 
 
@@ -28,6 +32,8 @@ class SecretBox:
             raise SecretKeyError(
                 f"the encryption key is malformed (expected a Fernet key); fix {ENV_KEY} or the key file"
             ) from None
+        # A salt derived from the key, never stored: pseudonyms cannot be recomputed from the database alone.
+        self._pseudonym_salt = hmac.new(key, b"marketsync pseudonym salt v1", hashlib.sha256).digest()
 
     @classmethod
     def load(cls, key_path: Path, *, create: bool = False) -> SecretBox:
@@ -43,6 +49,10 @@ class SecretBox:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(key)
         return cls(key)
+
+    def pseudonym(self, value: str) -> str:
+        """A stable salted hash of `value` (HMAC-SHA256, 32 hex characters): same input, same pseudonym."""
+        return hmac.new(self._pseudonym_salt, value.encode(), hashlib.sha256).hexdigest()[:32]
 
     def seal(self, secrets: dict[str, str]) -> str:
         if not secrets:

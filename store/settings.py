@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import os
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from canonical.errors import MarketsyncError
 
 REPO_DEFAULTS = Path(__file__).resolve().parent.parent / "settings.toml"
 
 
-class SettingsError(Exception):
+class SettingsError(MarketsyncError):
     """Settings could not be read or are invalid; the message names the key and the fix."""
 
 
@@ -40,6 +43,8 @@ class RedisSettings(Section):
 class WorkerSettings(Section):
     count: int = Field(2, ge=1, le=64)
     job_timeout_s: int = Field(600, ge=1)
+    # Waits before each RQ retry of a job that failed transiently; one retry per entry.
+    retry_intervals_s: list[int] = Field(default_factory=lambda: [10, 30, 120, 600, 1800], min_length=1)
 
 
 class HttpSettings(Section):
@@ -51,8 +56,12 @@ class HttpSettings(Section):
 class SyncSettings(Section):
     order_poll_interval_s: int = Field(60, ge=1)
     order_lookback_s: int = Field(600, ge=0)
+    order_overlap_s: int = Field(30, ge=0)
+    order_deep_poll_interval_s: int = Field(600, ge=1)
     reconcile_interval_s: int = Field(300, ge=1)
     sweep_interval_s: int = Field(30, ge=1)
+    event_pull_interval_s: int = Field(5, ge=1)
+    stale_check_delay_s: float = Field(3.0, ge=0)  # a refused compare waits this long for the sale's event
 
 
 class QuantityRules(Section):
@@ -73,6 +82,8 @@ class WebhookSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8787, ge=0, le=65535)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    replay_window_s: int = Field(86_400, ge=0)
+    read_timeout_s: float = Field(10.0, gt=0)
 
 
 class MappingSettings(Section):
@@ -81,6 +92,69 @@ class MappingSettings(Section):
 
 class PrivacySettings(Section):
     purge_after_days: int = Field(365, ge=0)
+
+
+class ReportSettings(Section):
+    currency: str = ""
+    rates: dict[str, Decimal] = {}
+    dead_stock_days: int = Field(60, ge=1)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value and (len(value) != 3 or not value.isalpha()):
+            raise ValueError(f"must be a 3-letter ISO-4217 code or empty (got {value!r})")
+        return value
+
+    @field_validator("rates")
+    @classmethod
+    def _rates(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for code, rate in value.items():
+            if len(code) != 3 or not code.isalpha():
+                raise ValueError(f"{code!r} is not a 3-letter ISO-4217 code")
+            if not rate.is_finite() or rate <= 0:
+                raise ValueError(f"the rate of {code} must be above 0 (got {rate})")
+        return {code.upper(): rate for code, rate in value.items()}
+
+
+class SupplierSettings(Section):
+    lead_time_days: int | None = Field(None, ge=0)
+    safety_stock: int | None = Field(None, ge=0)
+
+
+class PlanningSettings(Section):
+    window_days: int = Field(56, ge=7, le=365)
+    half_life_days: float = Field(14.0, gt=0)
+    lead_time_days: int = Field(14, ge=0)
+    service_level: float = Field(0.95, gt=0.5, lt=1)
+    safety_stock_mode: Literal["fixed", "dynamic"] = "fixed"
+    refresh_interval_s: int = Field(3600, ge=60)
+    suppliers: dict[str, SupplierSettings] = {}
+
+
+class AlertDestination(Section):
+    """One outbound webhook for alerts: `[alerts.destinations.NAME]`."""
+
+    webhook_url: str
+    format: str = "generic"  # one of connectors.notify.FORMATS (checked where alerts are evaluated)
+    secret: str = ""
+    kinds: list[str] = []
+    events: list[Literal["opened", "closed"]] = ["opened", "closed"]
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+
+class AlertSettings(Section):
+    cover_days: float = Field(7.0, gt=0)
+    evaluate_interval_s: int = Field(300, ge=10)
+    disabled: list[str] = []
+    destinations: dict[str, AlertDestination] = {}
 
 
 class _TomlSource(PydanticBaseSettingsSource):
@@ -131,6 +205,9 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     mapping: MappingSettings = MappingSettings()
     privacy: PrivacySettings = PrivacySettings()
+    reports: ReportSettings = ReportSettings()
+    planning: PlanningSettings = PlanningSettings()
+    alerts: AlertSettings = AlertSettings()
     # Per-account quantity rules and drift policy: [accounts.NAME] buffer = 2, drift_policy = "adopt"
     accounts: dict[str, dict[str, Any]] = {}
     # Per-SKU rule overrides: [skus."SKU-1"] max_qty = 5, or [skus."SKU-1".accounts.NAME] ...
@@ -194,14 +271,29 @@ def _mask(value: Any, key: str = "") -> Any:
             return "********"
         if key == "url":
             return mask_url(value)
+        if key == "webhook_url":  # robot URLs carry their token in the path or the query
+            scheme, _, rest = value.partition("://")
+            return f"{scheme}://{rest.split('/', 1)[0]}/********"
     return value
 
 
 def mask_url(url: str) -> str:
-    """`scheme://user:secret@host` → `scheme://user:********@host`."""
+    """`scheme://user:secret@host/db?password=x` → `scheme://user:********@host/db?password=********`:
+    the password in the credentials and every query parameter named like a secret are masked."""
     scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
+    if not sep:
         return url
-    credentials, _, host = rest.rpartition("@")
-    user, has_password, _ = credentials.partition(":")
-    return f"{scheme}://{user}{':********' if has_password else ''}@{host}"
+    rest, question, query = rest.partition("?")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user, has_password, _ = credentials.partition(":")
+        rest = f"{user}{':********' if has_password else ''}@{host}"
+    if question:
+        query = "&".join(_mask_parameter(part) for part in query.split("&"))
+    return f"{scheme}://{rest}{question}{query}"
+
+
+def _mask_parameter(part: str) -> str:
+    name, equals, value = part.partition("=")
+    secret = any(word in name.lower() for word in (*SECRET_WORDS, "pass", "auth", "credential"))
+    return f"{name}=********" if equals and value and secret else part

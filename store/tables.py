@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -17,6 +18,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -52,6 +55,38 @@ class Account(Timestamps, Base):
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     secrets: Mapped[str] = mapped_column(Text, default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The account's periodic work (polls, pushes, reconciles): when it last succeeded, its last error.
+    last_success_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    # Set when the platform refused the account's credentials: its jobs stop until it works again.
+    failing_since: Mapped[datetime | None] = mapped_column(default=None)
+    failure: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class PushClaim(Base):
+    """Who pushes an account's stock now, and whether a push was asked for meanwhile.
+
+    `requested`: a change wants a push; `queued_at`: a push job was enqueued and has not started;
+    `holder` / `claimed_at`: the job draining the account and when it last renewed its lease.
+    """
+
+    __tablename__ = "push_claims"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    queued_at: Mapped[datetime | None] = mapped_column(default=None)
+    holder: Mapped[str | None] = mapped_column(String(64), default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class StaleRead(Base):
+    """A compare-and-swap write refused as stale: the channel's number, waiting for the stale check."""
+
+    __tablename__ = "stale_reads"
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    observed: Mapped[int] = mapped_column(Integer)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Location(Timestamps, Base):
@@ -101,6 +136,43 @@ class Variant(Timestamps, Base):
     safety_stock: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
+class VariantSupply(Timestamps, Base):
+    """What the merchant pays for a variant and where it comes from (`marketsync supply import`)."""
+
+    __tablename__ = "variant_supply"
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"), primary_key=True)
+    cost_price: Mapped[Decimal | None] = mapped_column(default=None)
+    cost_currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    supplier: Mapped[str | None] = mapped_column(String(255), default=None)
+    lead_time_days: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class KitComponent(Timestamps, Base):
+    """One component of a kit: `quantity` units of `component_variant_id` per unit of the kit (`sync.stock.kits`).
+
+    A kit is a hub variant with component rows; it holds no stock of its own."""
+
+    __tablename__ = "kit_components"
+    kit_variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"), primary_key=True)
+    component_variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), primary_key=True, index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
+class PlanningFigures(Base):
+    """A variant's demand figures as last computed (`marketsync planning refresh`, periodically).
+
+    The quantity rules read `dynamic_safety_stock` when `planning.safety_stock_mode = "dynamic"`:
+    a movement must not wait for a window of ledger sums, so the figure is computed ahead."""
+
+    __tablename__ = "planning_figures"
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"), primary_key=True)
+    velocity: Mapped[float] = mapped_column(Float, default=0.0)
+    deviation: Mapped[float] = mapped_column(Float, default=0.0)
+    days_observed: Mapped[int] = mapped_column(Integer, default=0)
+    dynamic_safety_stock: Mapped[int] = mapped_column(Integer, default=0)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Listing(Timestamps, Base):
     """A channel's listing of a variant, and the stock the hub wants it to show."""
 
@@ -117,6 +189,8 @@ class Listing(Timestamps, Base):
     channel_barcode: Mapped[str | None] = mapped_column(String(14), default=None)
     title: Mapped[str] = mapped_column(String(500), default="")
     status: Mapped[str] = mapped_column(String(20), default="active")
+    # False when the channel does not manage stock for it (gift cards, digital goods): never pushed.
+    tracked: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # The values last synced in either direction, per field: detects a change on both sides.
     synced_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     desired_quantity: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -156,7 +230,7 @@ class StockMovement(Base):
 
 class Order(Timestamps, Base):
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("account_id", "external_id"),)
+    __table_args__ = (UniqueConstraint("account_id", "external_id"), Index("ix_orders_placed_at", "placed_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     external_id: Mapped[str] = mapped_column(String(255))
@@ -171,6 +245,10 @@ class Order(Timestamps, Base):
     customer_email: Mapped[str | None] = mapped_column(String(255), default=None)
     customer_country: Mapped[str | None] = mapped_column(String(2), default=None)
     purged_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The customer for reports: a salted hash of the email or the platform's buyer id (never plain).
+    customer_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Σ of the channel's refunds on this order (its currency); lines refunded are in order_lines.
+    refunded_total: Mapped[Decimal | None] = mapped_column(default=None)
     # What the channel last reported beyond the columns (refund lines, per-line cancelled units,
     # channel variant ids): lets held lines take effect later without asking the channel again.
     channel_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -190,6 +268,7 @@ class OrderLine(Base):
     cancelled_quantity: Mapped[int] = mapped_column(Integer, default=0)
     shipped_quantity: Mapped[int] = mapped_column(Integer, default=0)
     restocked_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
     unit_price: Mapped[Decimal | None] = mapped_column(default=None)
     # True while the line's listing is unmapped: its stock effect waits for the conflict.
     held: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -225,7 +304,7 @@ class Conflict(Timestamps, Base):
     __tablename__ = "conflicts"
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40), index=True)
-    # One open conflict per subject: e.g. "unmatched:3:gid://shopify/ProductVariant/9".
+    # One open conflict per subject: e.g. "unmatched:{account id}:{external variant id}".
     subject: Mapped[str] = mapped_column(String(500), index=True)
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), default=None)
@@ -252,14 +331,23 @@ class Cursor(Base):
 
 
 class WebhookEvent(Base):
+    """A verified delivery: unique per account by the platform's event id (two tenants may share ids).
+
+    `body_digest` (SHA-256 of the raw body) catches a captured body re-sent under a new event id;
+    `order_reference` is what the event is about, kept so the job never needs the raw payload.
+    """
+
     __tablename__ = "webhook_events"
-    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+    __table_args__ = (UniqueConstraint("account_id", "event_id"),
+                      Index("ix_webhook_events_account_digest", "account_id", "body_digest"))
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(50))
     event_id: Mapped[str] = mapped_column(String(255))
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     topic: Mapped[str] = mapped_column(String(100))
     payload: Mapped[str] = mapped_column(Text)
+    body_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    order_reference: Mapped[str | None] = mapped_column(String(255), default=None)
     status: Mapped[str] = mapped_column(String(20), default="received", index=True)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -286,3 +374,87 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(500))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Alert(Base):
+    """Something that needs attention; at most one open alert per subject (a partial unique index)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("uq_alerts_open_subject", "subject", unique=True,
+                            sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+                      Index("ix_alerts_status_opened", "status", "opened_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    subject: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    severity: Mapped[str] = mapped_column(String(20), default="warning")
+    sku: Mapped[str | None] = mapped_column(String(255), default=None)
+    account: Mapped[str | None] = mapped_column(String(100), default=None)
+    message: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AlertDelivery(Base):
+    """One alert event (opened or closed) to one destination, sent once, retried until it lands."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("alert_id", "destination", "event"),
+                      Index("ix_alert_deliveries_due", "status", "next_attempt_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    destination: Mapped[str] = mapped_column(String(100))
+    event: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Return(Base):
+    """One after-sale of one order line: a return, an exchange or a refund only (`sync.aftersales`)."""
+
+    __tablename__ = "returns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id", ondelete="CASCADE"), index=True)
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id"), default=None)
+    quantity: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    source: Mapped[str] = mapped_column(String(255), default="")
+    # `channel:{account}:{refund}:{line}` or `hand:{…}`: the same after-sale seen twice is one return.
+    external_key: Mapped[str] = mapped_column(String(500), unique=True)
+    replacement_variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id"), default=None)
+    replacement_status: Mapped[str | None] = mapped_column(String(20), default=None)
+    history: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StockWrite(Base):
+    """A stock write to a listing that is out and not yet applied (`sync.stock.writes`).
+
+    `sending`: a DELTA write under `idempotency_id` was sent without an answer; it is sent again
+    unchanged (same delta, same id) until the platform answers. `submitted`: the platform accepted
+    it for later processing under `handle`; `sync.stock.confirm` asks until it is applied or
+    rejected. At most one per listing; the row goes once the write is settled.
+    """
+
+    __tablename__ = "stock_writes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    base_quantity: Mapped[int | None] = mapped_column(Integer, default=None)
+    delta: Mapped[int | None] = mapped_column(Integer, default=None)
+    idempotency_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    handle: Mapped[str | None] = mapped_column(String(255), default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from canonical.errors import MarketsyncError
 from store.db import Database
 from store.secrets import SecretBox
 from store.settings import Settings
+
+
+def private_file(path: Path) -> None:
+    """Create `path` empty with mode 0600 if missing, and take group and other bits off if present.
+
+    SQLite gives its -wal and -shm files the database file's mode, so they follow.
+    """
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+
+
+class WorkspaceError(MarketsyncError):
+    """The workspace folder cannot be created or written."""
 
 
 @dataclass
@@ -31,12 +47,27 @@ class Workspace:
         return self.home / "secret.key"
 
     def ensure(self) -> None:
-        """Create the folder (0700) if it does not exist."""
-        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        """Create the folder (0700) if it does not exist; WorkspaceError when it cannot be used."""
+        home = self.home
+        try:
+            home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not os.access(home, os.W_OK | os.X_OK):
+                raise PermissionError(13, "Permission denied")
+        except FileExistsError:
+            raise WorkspaceError(f"the workspace {home} is a file, not a folder; point MARKETSYNC_HOME (or "
+                                 "--home) at a folder") from None
+        except OSError as exc:
+            raise WorkspaceError(f"the workspace folder {home} cannot be used ({exc.strerror or exc}); point "
+                                 "MARKETSYNC_HOME (or --home) at a folder you can write") from None
 
     def database(self) -> Database:
         if not self.settings.database.url:
             self.ensure()
+            try:
+                private_file(self.home / "marketsync.db")
+            except OSError as exc:
+                raise WorkspaceError(f"cannot create the database in {self.home} ({exc.strerror or exc}); point "
+                                     "MARKETSYNC_HOME (or --home) at a folder you can write") from None
         return Database(self.database_url, busy_timeout_ms=self.settings.database.busy_timeout_ms)
 
     def secret_box(self, *, create: bool = False) -> SecretBox:

@@ -23,14 +23,24 @@ from sqlalchemy import create_engine, text
 
 from store.db import Database
 from store.settings import load_settings
-from sync.context import Hub
-from sync.runtime import set_hub
+from sync.hub.context import Hub
+from sync.jobs import set_hub
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
 RUN_ID = uuid.uuid4().hex[:8]
 _schemas = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def fresh_account_facts() -> Iterator[None]:
+    """Each test starts as a new process would: no shop location or currency remembered."""
+    from connectors.facts import FACTS
+
+    FACTS.clear()
+    yield
+    FACTS.clear()
 
 
 def service_missing(what: str, error: Exception) -> None:
@@ -94,14 +104,27 @@ def db(database_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="session")
-def redis_server_url() -> str:
-    """A real Redis on a spare database number chosen per process."""
-    url = f"{REDIS_URL.rstrip('/')}/{1 + os.getpid() % 15}"
+def redis_server_url() -> Iterator[str]:
+    """A real Redis on a spare database number that this test process holds alone.
+
+    Test runs in parallel (several checkouts on one machine) claim numbers 1-15 with SET NX in
+    database 0, so one run's flushdb never empties another's queues.
+    """
+    base = REDIS_URL.rstrip("/")
     try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        admin = redis.Redis.from_url(f"{base}/0", socket_connect_timeout=2)
+        admin.ping()
     except redis.RedisError as exc:
         service_missing("Redis", exc)
-    return url
+    owner = f"{os.getpid()}-{RUN_ID}"
+    number = next((n for n in range(1, 16) if admin.set(f"marketsync:test-db:{n}", owner, nx=True, ex=2 * 3600)),
+                  None)
+    if number is None:
+        service_missing("a free Redis database (1-15)", RuntimeError("all are held by other test runs"))
+    yield f"{base}/{number}"
+    if admin.get(f"marketsync:test-db:{number}") == owner.encode():
+        admin.delete(f"marketsync:test-db:{number}")
+    admin.close()
 
 
 @pytest.fixture
@@ -119,7 +142,9 @@ def hub_env(
 ) -> dict[str, str]:
     """Environment for a hub in a fresh workspace on the test database and Redis."""
     env = {"MARKETSYNC_HOME": str(tmp_path / "ws"), "MARKETSYNC_DATABASE__URL": database_url,
-           "MARKETSYNC_REDIS__URL": redis_server_url}
+           "MARKETSYNC_REDIS__URL": redis_server_url,
+           # burst workers in tests run what is queued now; a delayed stale check would wait for nobody
+           "MARKETSYNC_SYNC__STALE_CHECK_DELAY_S": "0"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("MARKETSYNC_SECRET_KEY", raising=False)

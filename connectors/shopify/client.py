@@ -21,24 +21,29 @@ import httpx
 from graphql import FieldNode, FragmentDefinitionNode, OperationDefinitionNode, OperationType, parse
 from graphql.language import FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 
-from connectors.budget import RateBudget
-from connectors.errors import ConnectorError, RateLimited, Rejected, Retryable
+from connectors.auth import HeaderToken
+from connectors.budget import Budgets
+from connectors.errors import ConnectorError, RateLimited, Rejected, Transient
 from connectors.http import HttpPolicy, call, classify, make_client
 
 MAX_QUERY_COST = 1000
 MUTATION_COST = 10
+# Every GraphQL Admin call draws on one cost bucket per shop (1,000 points, 50/s on standard plans;
+# the shop's own figures replace these with the first answer's `throttleStatus`).
+BUCKET = "graphql"
 
 
 class GraphQLClient:
     """POSTs documents to `{base_url}/admin/api/{version}/graphql.json` with the access token."""
 
     def __init__(self, base_url: str, *, api_version: str, access_token: str, where: Callable[[str], str],
-                 policy: HttpPolicy, budget: RateBudget, transport: httpx.BaseTransport | None = None) -> None:
+                 policy: HttpPolicy, budgets: Budgets, transport: httpx.BaseTransport | None = None) -> None:
         self.path = f"/admin/api/{api_version}/graphql.json"
-        self.where, self.policy, self.budget = where, policy, budget
+        self.where, self.policy, self.budgets = where, policy, budgets
+        self.budget = budgets(BUCKET)
         self.http = make_client(base_url, policy=policy, transport=transport,
-                                headers={"X-Shopify-Access-Token": access_token,
-                                         "Content-Type": "application/json"})
+                                headers={"Content-Type": "application/json"},
+                                auth=HeaderToken("X-Shopify-Access-Token", access_token))
         self.requests = 0
 
     def close(self) -> None:
@@ -49,7 +54,7 @@ class GraphQLClient:
         where = self.where(what)
         body = json.dumps({"query": document, "variables": dict(variables or {})})
         return call(lambda: self._attempt(document, body, variables or {}, where),
-                    where=where, policy=self.policy, budget=self.budget)
+                    where=where, policy=self.policy, budgets=self.budgets, bucket=BUCKET)
 
     def _attempt(self, document: str, body: str, variables: Mapping[str, Any], where: str) -> dict[str, Any]:
         key = cost_key(document, variables)
@@ -65,7 +70,7 @@ class GraphQLClient:
             try:
                 payload = response.json()
             except ValueError:
-                raise Retryable(where, f"Shopify answered HTTP {response.status_code} with a non-JSON body") from None
+                raise Transient(where, f"Shopify answered HTTP {response.status_code} with a non-JSON body") from None
         finally:
             self._settle(key, reserved, payload)
         errors = payload.get("errors")
@@ -77,7 +82,10 @@ class GraphQLClient:
         return data
 
     def _settle(self, key: str, reserved: float, payload: dict[str, Any]) -> None:
-        """The request is answered (or failed): release its reservation with what Shopify reported."""
+        """The request is answered (or failed): release its reservation with what Shopify reported.
+
+        No GraphQL body (no answer, a 5xx, a refused connection) means nothing ran: the points come back.
+        """
         cost = (payload.get("extensions") or {}).get("cost") or {}
         if isinstance(cost.get("requestedQueryCost"), int | float):
             REQUESTED_COST[key] = float(cost["requestedQueryCost"])
@@ -87,15 +95,17 @@ class GraphQLClient:
                                maximum=float(status["maximumAvailable"]),
                                restore_rate=float(status["restoreRate"]))
         else:
-            self.budget.settle(reserved)
+            self.budget.settle(reserved, charged=bool(payload))
 
     def paginate(self, document: str, variables: Mapping[str, Any], path: tuple[str, ...], *,
-                 what: str, after: str | None = None) -> Iterator[dict[str, Any]]:
+                 what: str, after: str | None = None, grow_to: int | None = None) -> Iterator[dict[str, Any]]:
         """Yield the nodes of the connection at `path`, page by page (Relay `after` cursors).
 
+        With `grow_to`, each page after a full one asks for twice as many nodes (`first`), up to it.
         A cursor Shopify already returned is refused: looping forever is worse than failing.
         """
         seen: set[str] = {after} if after else set()
+        variables = dict(variables)
         while True:
             data = self.execute(document, {**variables, "after": after}, what=what)
             connection = dig(data, path)
@@ -106,6 +116,8 @@ class GraphQLClient:
             after = info.get("endCursor")
             if not info.get("hasNextPage") or not after:
                 return
+            if grow_to and int(variables.get("first") or 0) < grow_to:
+                variables["first"] = min(2 * int(variables["first"]), grow_to)
             if after in seen:
                 raise ConnectorError(self.where(what), f"Shopify returned the page cursor {after!r} twice; "
                                                        "stopped paginating to avoid a loop")
@@ -154,7 +166,7 @@ def graphql_error(errors: list[dict[str, Any]], payload: dict[str, Any], where: 
     if "THROTTLED" in codes:
         return RateLimited(where, retry_after=throttle_wait(payload), message=f"THROTTLED: {message}")
     if codes & {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE"}:
-        return Retryable(where, message)
+        return Transient(where, message)
     return Rejected(where, f"Shopify refused the request: {message}")
 
 

@@ -2,12 +2,16 @@
 
 The account's stock location (where listings' `quantity` is read and stock is written when an
 update names no location) is the option `location_id` if set (numeric id or gid), else the
-first active location Shopify lists.
+first active location Shopify lists; the location read and the shop's currency are kept for the
+process (`connectors.facts`), so a push or an order does not re-read them.
 
 Pages: every connection asks for `page_size` nodes (default 250), except where nested
 connections would push the requested cost over Shopify's 1,000-point limit for one query; those
 pages are sized down to fit (`client.fit_page`), and nested lists longer than their inline
-page are completed with follow-up queries. `updated_since` is floored to the whole second
+page are completed with follow-up queries. Polls (orders, shipments, locations) start with a small
+page and double it while pages come back full: Shopify needs a query's *requested* cost in the
+bucket before it runs it, and a 16-order page requests 994 points where a poll that finds two
+orders is charged a few dozen. `updated_since` is floored to the whole second
 (Shopify's precision), so a record updated in that second is read again rather than missed.
 """
 
@@ -21,30 +25,23 @@ import httpx
 
 import canonical
 from canonical import CanonicalError
-from connectors.base import (
-    AccountConfig,
-    Capability,
-    Connector,
-    Health,
-    OptionSpec,
-    ShipmentPush,
-    ShipmentResult,
-    StockUpdate,
-    StockWriteResult,
-    WebhookEvent,
-    WebhookSubscription,
-)
-from connectors.budget import RateBudget
+from connectors.base import AccountConfig, Capability, Connector, Health, OptionSpec, ShipmentPush, ShipmentResult
+from connectors.budget import BucketSpec, Budgets
 from connectors.errors import ConnectorError, Rejected
+from connectors.events import ChannelEvent, EventSubject, WebhookRequest, WebhookSubscription
+from connectors.facts import FACTS
 from connectors.http import HttpPolicy
-from connectors.shopify import listings, normalise, queries, webhooks, writers
-from connectors.shopify.client import GraphQLClient, fit_page
+from connectors.shopify import bulk, listings, normalise, order_payload, queries, webhooks, writers
+from connectors.shopify.client import BUCKET, GraphQLClient, fit_page
+from connectors.stock import StockUpdate, StockWriteMode, StockWriteResult, WriteStatus
+from connectors.streams import Checkpoint, StreamOrder
 
 DEFAULT_API_VERSION = "2026-04"
 VARIANTS_INLINE = 10       # variants fetched with their product; more are fetched per product
 LINES_INLINE = 10          # order lines fetched with their order; more are fetched per order
 REFUND_LINES_INLINE = 5
 FULFILLMENT_LINES_INLINE = 10  # lines fetched with each fulfillment; more are fetched per fulfillment
+POLL_FIRST_PAGE = 4        # first page of a poll; doubled while pages come back full
 
 
 class ShopifyConnector(Connector):
@@ -52,6 +49,7 @@ class ShopifyConnector(Connector):
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
         Capability.READ_CATALOG, Capability.READ_STOCK, Capability.READ_ORDERS, Capability.READ_SHIPMENTS,
         Capability.WRITE_STOCK, Capability.WRITE_LISTINGS, Capability.WRITE_SHIPMENTS, Capability.WEBHOOKS,
+        Capability.REGISTER_WEBHOOKS,
     })
     options: ClassVar[tuple[OptionSpec, ...]] = (
         OptionSpec("shop", "the shop's myshopify domain, e.g. example.myshopify.com", required=True),
@@ -65,11 +63,13 @@ class ShopifyConnector(Connector):
         OptionSpec("client_secret", "app client secret, to verify webhook signatures", secret=True),
     )
     stock_batch_size: ClassVar[int] = 250
-    supports_compare_and_swap: ClassVar[bool] = True
+    stock_write_mode: ClassVar[StockWriteMode] = StockWriteMode.ABSOLUTE_CAS
+    order_stream_order: ClassVar[StreamOrder] = StreamOrder.OLDEST_FIRST  # sortKey: UPDATED_AT
+    rate_buckets: ClassVar[Mapping[str, BucketSpec]] = {BUCKET: BucketSpec(maximum=1000.0, restore_rate=50.0)}
 
     def __init__(self, account: AccountConfig, *, policy: HttpPolicy | None = None,
-                 transport: httpx.BaseTransport | None = None, budget: RateBudget | None = None) -> None:
-        super().__init__(account, policy=policy, transport=transport, budget=budget)
+                 transport: httpx.BaseTransport | None = None, budgets: Budgets | None = None) -> None:
+        super().__init__(account, policy=policy, transport=transport, budgets=budgets)
         self._client: GraphQLClient | None = None
         self._shop: dict[str, Any] | None = None
         self._location: str | None = None
@@ -86,13 +86,13 @@ class ShopifyConnector(Connector):
                 self.account.option("base_url") or f"https://{shop}",
                 api_version=self.account.option("api_version") or DEFAULT_API_VERSION,
                 access_token=self.account.secret("access_token"), where=self.where, policy=self.policy,
-                budget=self.budget, transport=self.transport)
+                budgets=self.budgets, transport=self.transport)
         return self._client
 
     @property
     def calls(self) -> int:
-        """GraphQL requests sent to the shop (retries included)."""
-        return self.client.requests
+        """GraphQL requests sent to the shop (retries included); asking does not open a client."""
+        return self._client.requests if self._client is not None else 0
 
     def close(self) -> None:
         if self._client is not None:
@@ -103,9 +103,15 @@ class ShopifyConnector(Connector):
         return fit_page(document, variables, wanted=self.page_size)
 
     def _read(self, document: str, variables: dict[str, Any], path: tuple[str, ...], what: str,
-              ) -> Iterator[dict[str, Any]]:
-        variables = {**variables, "first": self._page(document, variables)}
-        return self.client.paginate(document, variables, path, what=what)
+              *, first_page: int | None = None) -> Iterator[dict[str, Any]]:
+        """All pages; with `first_page`, the first asks for that many and later ones grow to the fit."""
+        largest = self._page(document, variables)
+        first = min(first_page, largest) if first_page else largest
+        return self.client.paginate(document, {**variables, "first": first}, path, what=what, grow_to=largest)
+
+    def _fact_key(self, fact: str) -> tuple[str, ...]:
+        return ("shopify", self.account.name, self.account.option("base_url") or self.account.option("shop") or "",
+                fact)
 
     # -- account -------------------------------------------------------------------------------
     def health(self) -> Health:
@@ -118,9 +124,10 @@ class ShopifyConnector(Connector):
         return Health(ok=True, shop_name=data["shop"]["name"], currency=data["shop"]["currencyCode"], granted=scopes)
 
     def currency(self) -> str:
-        if self._shop is None:
-            self._shop = self.client.execute(queries.HEALTH, what="shop currency")["shop"]
-        return str(self._shop["currencyCode"])
+        if self._shop is not None:
+            return str(self._shop["currencyCode"])
+        return FACTS.get(self._fact_key("currency"), lambda: str(
+            self.client.execute(queries.HEALTH, what="shop currency")["shop"]["currencyCode"]))
 
     def stock_location(self) -> str:
         """The account's stock location gid (option `location_id`, else the first active location)."""
@@ -129,15 +136,18 @@ class ShopifyConnector(Connector):
             if configured:
                 self._location = configured if configured.startswith("gid://") else f"gid://shopify/Location/{configured}"
             else:
-                active = next((loc for loc in self.locations() if loc.active), None)
-                if active is None:
-                    raise Rejected(self.where(), "the shop has no active location; set option location_id")
-                self._location = active.external_id
+                self._location = FACTS.get(self._fact_key("stock_location"), self._first_active_location)
         return self._location
+
+    def _first_active_location(self) -> str:
+        active = next((loc for loc in self.locations() if loc.active), None)
+        if active is None:
+            raise Rejected(self.where(), "the shop has no active location; set option location_id")
+        return active.external_id
 
     # -- reads ---------------------------------------------------------------------------------
     def locations(self) -> Iterator[canonical.Location]:
-        for raw in self._read(queries.LOCATIONS, {}, ("locations",), "locations"):
+        for raw in self._read(queries.LOCATIONS, {}, ("locations",), "locations", first_page=10):
             try:
                 yield normalise.location(raw)
             except CanonicalError as err:
@@ -145,17 +155,22 @@ class ShopifyConnector(Connector):
 
     def products(self, *, updated_since: datetime | None = None) -> Iterator[canonical.Product]:
         currency = self.currency()
-        variables = {"query": since_filter(updated_since), "variantsFirst": VARIANTS_INLINE}
-        for raw in self._read(queries.PRODUCTS, variables, ("products",), "products"):
-            good: list[dict[str, Any]] = []
+        search = since_filter(updated_since)
+        if bulk.large_catalogue(self.client, search):
+            raws = bulk.nested(bulk.export(self.client, bulk.products_document(search), what="products (bulk)"),
+                               "variants")
+        else:
+            variables = {"query": search, "variantsFirst": VARIANTS_INLINE}
+            raws = self._read(queries.PRODUCTS, variables, ("products",), "products")
+        for raw in raws:
+            good: list[canonical.Variant] = []
             for variant in self._all_variants(raw):
                 try:
-                    normalise.variant(variant, currency=currency)
-                    good.append(variant)
+                    good.append(normalise.variant(variant, currency=currency))
                 except CanonicalError as err:
                     self.skip(err)
             try:
-                yield normalise.product(raw, good, currency=currency)
+                yield normalise.product_of(raw, tuple(good))
             except CanonicalError as err:
                 self.skip(err)
 
@@ -170,8 +185,13 @@ class ShopifyConnector(Connector):
 
     def listings(self, *, updated_since: datetime | None = None) -> Iterator[canonical.Listing]:
         currency, location = self.currency(), self.stock_location()
-        variables = {"query": since_filter(updated_since), "locationId": location}
-        for raw in self._read(queries.LISTINGS, variables, ("productVariants",), "listings"):
+        search = since_filter(updated_since)
+        if bulk.large_catalogue(self.client, search):
+            raws = bulk.export(self.client, bulk.listings_document(search, location), what="listings (bulk)")
+        else:
+            raws = self._read(queries.LISTINGS, {"query": search, "locationId": location}, ("productVariants",),
+                              "listings")
+        for raw in raws:
             try:
                 yield normalise.listing(raw, account=self.account.name, currency=currency)
             except CanonicalError as err:
@@ -190,18 +210,25 @@ class ShopifyConnector(Connector):
             location_ids = [location_external_id]
         else:
             location_ids = [loc.external_id for loc in self.locations() if loc.active]
+        large = bool(location_ids) and bulk.large_catalogue(self.client, None)
         for location_id in location_ids:
-            for raw in self._read(queries.STOCK_LEVELS, {"locationId": location_id},
-                                  ("location", "inventoryLevels"), f"stock at {location_id}"):
+            if large:
+                raws = bulk.export(self.client, bulk.stock_levels_document(location_id),
+                                   what=f"stock at {location_id} (bulk)")
+            else:
+                raws = self._read(queries.STOCK_LEVELS, {"locationId": location_id}, ("location", "inventoryLevels"),
+                                  f"stock at {location_id}")
+            for raw in raws:
                 try:
                     yield normalise.stock_level(raw, location_id=location_id)
                 except CanonicalError as err:
                     self.skip(err)
 
-    def orders(self, *, updated_since: datetime | None = None) -> Iterator[canonical.Order]:
+    def order_stream(self, *, updated_since: datetime | None = None) -> Iterator[canonical.Order | Checkpoint]:
+        """Orders updated at or after `updated_since`, oldest update first (`sortKey: UPDATED_AT`)."""
         variables = {"query": since_filter(updated_since), "linesFirst": LINES_INLINE,
                      "refundLinesFirst": REFUND_LINES_INLINE}
-        for raw in self._read(queries.ORDERS, variables, ("orders",), "orders"):
+        for raw in self._read(queries.ORDERS, variables, ("orders",), "orders", first_page=POLL_FIRST_PAGE):
             try:
                 yield self._order(raw)
             except CanonicalError as err:
@@ -229,7 +256,7 @@ class ShopifyConnector(Connector):
         is the fulfillment's first tracking entry. A fulfillment without a tracking number is skipped.
         """
         variables = {"query": since_filter(updated_since), "fulfillmentLinesFirst": FULFILLMENT_LINES_INLINE}
-        for raw in self._read(queries.SHIPMENTS, variables, ("orders",), "shipments"):
+        for raw in self._read(queries.SHIPMENTS, variables, ("orders",), "shipments", first_page=POLL_FIRST_PAGE):
             for fulfillment in raw.get("fulfillments") or []:
                 if fulfillment.get("status") != "SUCCESS":
                     continue
@@ -256,8 +283,11 @@ class ShopifyConnector(Connector):
         """Set `available` per update; one result per update, in order (see `writers`)."""
         if not updates:
             return []
-        return writers.set_stock(self.client, updates, default_location=self.stock_location,
-                                 batch_size=self.stock_batch_size)
+        results = writers.set_stock(self.client, updates, default_location=self.stock_location,
+                                    batch_size=self.stock_batch_size)
+        if any(r.status is WriteStatus.REJECTED for r in results):
+            FACTS.forget(self._fact_key("stock_location"))  # the remembered location may be gone
+        return results
 
     def push_shipment(self, shipment: ShipmentPush) -> ShipmentResult:
         notify = (self.account.option("notify_customer") or "true").lower() in ("1", "true", "yes")
@@ -279,9 +309,20 @@ class ShopifyConnector(Connector):
     def delete_webhook(self, external_id: str) -> None:
         writers.delete_webhook(self.client, external_id)
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
-        return webhooks.verify(headers, body, secret=self.account.secret("client_secret"),
-                               where=self.where("webhook"))
+    def verify_webhook(self, request: WebhookRequest) -> list[ChannelEvent]:
+        return [webhooks.verify(request.headers, request.body, secret=self.account.secret("client_secret"),
+                                where=self.where("webhook"))]
+
+    def event_subject(self, event: ChannelEvent) -> EventSubject | None:
+        return webhooks.subject(event)
+
+    def event_order(self, event: ChannelEvent) -> canonical.Order | None:
+        """An `orders/*` body restated as the Admin API's order (`order_payload`), when it can be exactly."""
+        restated = order_payload.as_admin_order(event.payload) if event.topic.startswith("orders/") else None
+        if restated is None:
+            return None
+        raw, lines = restated
+        return normalise.order(raw, lines, [], account=self.account.name)
 
 
 def since_filter(updated_since: datetime | None) -> str | None:

@@ -41,7 +41,8 @@ def converted(source: str, field: str, convert: Callable[..., T], *args: Any) ->
     try:
         return convert(*args)
     except (ValueError, TypeError, ArithmeticError) as exc:
-        raise CanonicalError(source, field, f"is invalid: {exc}") from None
+        # First line only: a pydantic error goes on with the input value, which may be customer data.
+        raise CanonicalError(source, field, f"is invalid: {str(exc).splitlines()[0][:200]}") from None
 
 
 def money(source: str, field: str, amount: Any, currency: str) -> Money | None:
@@ -78,8 +79,15 @@ def variant(raw: Raw, *, currency: str) -> canonical.Variant:
     }, source=f"variant {source}")
 
 
+@canonical.normaliser("product")
 def product(raw: Raw, variants: Iterable[Raw], *, currency: str) -> canonical.Product:
     """A product with its variants; one bad variant makes the whole product a skipped record."""
+    return product_of(raw, tuple(variant(v, currency=currency) for v in variants))
+
+
+@canonical.normaliser("product")
+def product_of(raw: Raw, variants: tuple[canonical.Variant, ...]) -> canonical.Product:
+    """A product with its variants already normalised (`variant`), so none is read twice."""
     source = str(raw.get("id"))
     return canonical.build(canonical.Product, {
         "title": raw.get("title"),
@@ -88,7 +96,7 @@ def product(raw: Raw, variants: Iterable[Raw], *, currency: str) -> canonical.Pr
         "product_type": raw.get("productType") or "",
         "tags": tuple(raw.get("tags") or ()),
         "status": product_status(source, raw.get("status")),
-        "variants": tuple(variant(v, currency=currency) for v in variants),
+        "variants": variants,
         "updated_at": time(source, "updated_at", raw.get("updatedAt")),
     }, source=f"product {source}")
 
@@ -107,6 +115,7 @@ def available(quantities: Iterable[Raw] | None, name: str = "available") -> int 
     return None
 
 
+@canonical.normaliser("listing")
 def listing(raw: Raw, *, account: str, currency: str) -> canonical.Listing:
     """One variant as the account's listing; `quantity` is `available` at the stock location."""
     source = f"variant {raw.get('id')}"
@@ -178,6 +187,8 @@ def refund(raw: Raw, lines: Iterable[Raw], *, source: str) -> dict[str, Any]:
     return {
         "external_id": raw.get("id"),
         "created_at": time(source, "refunds.created_at", raw.get("createdAt")),
+        "amount": shop_money(source, "refunds.amount", raw.get("totalRefundedSet")),
+        "reason": str(raw.get("note") or "")[:500],
         "lines": tuple({"line_external_id": (line.get("lineItem") or {}).get("id"),
                         "quantity": line.get("quantity"),
                         "restock": line.get("restockType") in RESTOCK_TYPES} for line in lines),
@@ -195,13 +206,20 @@ def cancelled_units(refunds: Iterable[tuple[Raw, Sequence[Raw]]]) -> dict[str, i
     return units
 
 
+def customer(raw: Raw) -> dict[str, Any]:
+    """Email, country and the Shopify customer id: the least the hub needs (reports use only a hash)."""
+    found = {"email": raw.get("email") or None, "country": (raw.get("shippingAddress") or {}).get("countryCodeV2"),
+             "buyer_id": (raw.get("customer") or {}).get("id")}
+    return {key: value for key, value in found.items() if value}
+
+
+@canonical.normaliser("order")
 def order(raw: Raw, lines: Iterable[Raw], refunds: Iterable[tuple[Raw, Sequence[Raw]]], *,
           account: str) -> canonical.Order:
     """An order from its payload plus its complete line items and (refund, refund lines) pairs."""
     source = f"order {raw.get('id')}"
     refunds = list(refunds)
     cancelled = cancelled_units(refunds)
-    country = (raw.get("shippingAddress") or {}).get("countryCodeV2")
     return canonical.build(canonical.Order, {
         "account": account,
         "external_id": raw.get("id"),
@@ -212,7 +230,7 @@ def order(raw: Raw, lines: Iterable[Raw], refunds: Iterable[tuple[Raw, Sequence[
         "lines": tuple(order_line(line, cancelled=cancelled.get(str(line.get("id")), 0), source=source)
                        for line in lines),
         "refunds": tuple(refund(r, r_lines, source=source) for r, r_lines in refunds),
-        "customer": {"country": country} if country else {},
+        "customer": customer(raw),
         "placed_at": time(source, "placed_at", raw.get("createdAt")),
         "updated_at": time(source, "updated_at", raw.get("updatedAt")),
     }, source=source)

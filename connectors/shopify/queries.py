@@ -112,13 +112,15 @@ query InventoryAvailable($ids: [ID!]!, $locationId: ID!) {
 
 _ORDER_FIELDS = f"""
 fragment OrderFields on Order {{
-  id name createdAt updatedAt cancelledAt currencyCode
+  id name createdAt updatedAt cancelledAt currencyCode email
   displayFinancialStatus displayFulfillmentStatus
   totalPriceSet {{ shopMoney {{ amount currencyCode }} }}
   shippingAddress {{ countryCodeV2 }}
+  customer {{ id }}
   lineItems(first: $linesFirst) {{ nodes {{ ...LineFields }} {PAGE_INFO} }}
   refunds {{
-    id createdAt
+    id createdAt note
+    totalRefundedSet {{ shopMoney {{ amount currencyCode }} }}
     refundLineItems(first: $refundLinesFirst) {{ nodes {{ ...RefundLineFields }} {PAGE_INFO} }}
   }}
 }}

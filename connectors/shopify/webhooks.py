@@ -13,8 +13,8 @@ import hmac
 import json
 from collections.abc import Mapping
 
-from connectors.base import WebhookEvent
 from connectors.errors import AuthFailed, Rejected
+from connectors.events import ChannelEvent, EventSubject, SubjectKind
 
 # WebhookSubscriptionTopic enum value → the topic's header form.
 TOPICS = {
@@ -47,7 +47,7 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def verify(headers: Mapping[str, str], body: bytes, *, secret: str, where: str) -> WebhookEvent:
+def verify(headers: Mapping[str, str], body: bytes, *, secret: str, where: str) -> ChannelEvent:
     """The event in a delivery whose signature is right; AuthFailed for a forged or unsigned one."""
     sent = header(headers, "X-Shopify-Hmac-Sha256")
     if not sent or not hmac.compare_digest(sent.encode("ascii", "replace"), signature(body, secret).encode("ascii")):
@@ -59,7 +59,43 @@ def verify(headers: Mapping[str, str], body: bytes, *, secret: str, where: str) 
         raise AuthFailed(where, "webhook delivery has no X-Shopify-Event-Id/X-Shopify-Webhook-Id or "
                                 "X-Shopify-Topic header")
     try:
-        payload = json.loads(body) if body else {}
-    except ValueError:
-        raise Rejected(where, f"webhook {event_id} ({topic}) body is not JSON") from None
-    return WebhookEvent(event_id=event_id, topic=topic, payload=payload if isinstance(payload, dict) else {})
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        raise Rejected(where, f"webhook {event_id} ({topic}) body is not JSON (or nested too deep)") from None
+    if not isinstance(payload, dict):
+        raise Rejected(where, f"webhook {event_id} ({topic}) body is not a JSON object")
+    return ChannelEvent(event_id=event_id, topic=topic, payload=payload)
+
+
+def _numeric_id(event: ChannelEvent, key: str) -> int | None:
+    """`payload[key]` as Shopify's numeric id; Rejected for any other shape (objects, floats, booleans)."""
+    value = event.payload.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())) \
+            or not 0 < int(value) < 2**63:
+        raise Rejected("shopify webhook", f"event {event.event_id} ({event.topic}): {key} is not an id")
+    return int(value)
+
+
+def subject(event: ChannelEvent) -> EventSubject | None:
+    """The order an event is about (order topics carry the order, fulfilment and refund topics its id)."""
+    if event.topic.startswith("orders/"):
+        order_id = _required_id(event, "id")
+        return EventSubject(SubjectKind.ORDER, f"gid://shopify/Order/{order_id}")
+    if event.topic.startswith("refunds/"):
+        order_id = _required_id(event, "order_id")
+        return EventSubject(SubjectKind.REFUND, str(_numeric_id(event, "id") or ""),
+                            order_reference=f"gid://shopify/Order/{order_id}")
+    if event.topic.startswith("fulfillments/"):
+        return EventSubject(SubjectKind.ORDER, f"gid://shopify/Order/{_required_id(event, 'order_id')}")
+    if event.topic.startswith("products/") and (product_id := _numeric_id(event, "id")) is not None:
+        return EventSubject(SubjectKind.PRODUCT, f"gid://shopify/Product/{product_id}")
+    return None
+
+
+def _required_id(event: ChannelEvent, key: str) -> int:
+    value = _numeric_id(event, key)
+    if value is None:
+        raise Rejected("shopify webhook", f"event {event.event_id} ({event.topic}) has no {key}")
+    return value

@@ -5,11 +5,13 @@ row carrying `changeFromQuantity` (the hub's compare value, or an explicit null 
 check) and the call an `@idempotent(key:)` derived from the chunk's content, so a retry after
 a timeout is applied once. Shopify applies a chunk all-or-nothing: when some rows are
 CHANGE_FROM_QUANTITY_STALE, nothing was written. The writer then reads the stale items' current
-quantities back, reports them `stale=True, observed_quantity=N` — even when N happens to be the
+quantities back, reports them `stale(N)` — even when N happens to be the
 wanted value, because the channel may have reached it through its own sale that the hub has not
 ingested yet, and only the hub can tell — reports rows with their own user errors as failed, and sends
 the remaining rows again, for up to `STOCK_ROUNDS` rounds; whatever is still unsent after that
-is reported `ok=False` with the reason. Every update gets exactly one result.
+is reported `rejected` with the reason. Every update gets exactly one result. Writing `available`
+moves Shopify's on_hand by the difference, so 0 is never written over a level already at or below
+0 (an oversold CONTINUE item): that would raise on_hand to the committed count.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import ShipmentPush, ShipmentResult, StockUpdate, StockWriteResult, WebhookSubscription
+from connectors.base import ShipmentPush, ShipmentResult
 from connectors.errors import Rejected
+from connectors.events import WebhookSubscription
 from connectors.shopify import queries
 from connectors.shopify.client import GraphQLClient
 from connectors.shopify.normalise import available
 from connectors.shopify.webhooks import SUBSCRIBED, TOPICS
+from connectors.stock import StockUpdate, StockWriteResult
 
 STOCK_ROUNDS = 3
 STALE = "CHANGE_FROM_QUANTITY_STALE"
@@ -63,7 +67,7 @@ class StockChunk:
                 "quantity": update.quantity, "changeFromQuantity": update.compare_quantity}
 
     def run(self) -> list[StockWriteResult]:
-        pending = [i for i, u in enumerate(self.updates) if self._sendable(i, u)]
+        pending = self._without_oversold_zeros([i for i, u in enumerate(self.updates) if self._sendable(i, u)])
         for _ in range(STOCK_ROUNDS):
             if not pending:
                 break
@@ -80,8 +84,30 @@ class StockChunk:
             return False
         return True
 
+    def _without_oversold_zeros(self, pending: list[int]) -> list[int]:
+        """Rows publishing 0 where the channel may already be below zero are read first, not written.
+
+        `inventorySetQuantities` on `available` moves on_hand by the difference: setting 0 over a
+        level Shopify oversold (CONTINUE, committed > on_hand) would raise on_hand to the committed
+        count. A level at or below 0 already sells nothing, so such a row counts as applied at the
+        level the channel shows (the hub treats a published 0 as in step with any level ≤ 0)."""
+        doubtful = [i for i in pending if self.updates[i].quantity == 0
+                    and (self.updates[i].compare_quantity or 0) <= 0]
+        if not doubtful:
+            return pending
+        observed = read_available(self.client, [(self.updates[i].external_inventory_item_id or "",
+                                                 self.location(self.updates[i])) for i in doubtful])
+        settled = set()
+        for index in doubtful:
+            update = self.updates[index]
+            current = observed.get((update.external_inventory_item_id or "", self.location(update)))
+            if current is not None and current <= 0:
+                self.results[index] = StockWriteResult.applied(update.listing_ref, current)
+                settled.add(index)
+        return [i for i in pending if i not in settled]
+
     def _fail(self, index: int, error: str) -> None:
-        self.results[index] = StockWriteResult(self.updates[index].listing_ref, ok=False, error=error)
+        self.results[index] = StockWriteResult.rejected(self.updates[index].listing_ref, error)
 
     def _send(self, pending: list[int]) -> list[int]:
         """Send `pending`; record results; return the indexes to send again."""
@@ -93,8 +119,7 @@ class StockChunk:
         errors = (payload.get("inventorySetQuantities") or {}).get("userErrors") or []
         if not errors:
             for i in pending:
-                self.results[i] = StockWriteResult(self.updates[i].listing_ref, ok=True,
-                                                   quantity=self.updates[i].quantity)
+                self.results[i] = StockWriteResult.applied(self.updates[i].listing_ref, self.updates[i].quantity)
             return []
         return self._sort_errors(pending, errors)
 
@@ -119,10 +144,11 @@ class StockChunk:
         for index in stale:
             update = self.updates[index]
             current = observed.get((update.external_inventory_item_id or "", self.location(update)))
-            self.results[index] = StockWriteResult(update.listing_ref, ok=False, stale=True,
-                                                   observed_quantity=current,
-                                                   error=f"channel holds {current}, not the "
-                                                         f"{update.compare_quantity} the hub compared with")
+            if current is None:
+                self._fail(index, "the channel refused the compared quantity and its current one could not be "
+                                  "read back")
+            else:
+                self.results[index] = StockWriteResult.stale(update.listing_ref, current)
 
 
 def row_position(path: Any) -> int | None:
@@ -161,14 +187,15 @@ def set_stock(client: GraphQLClient, updates: Sequence[StockUpdate], *, default_
 
 
 def push_shipment(client: GraphQLClient, shipment: ShipmentPush, *, notify_customer: bool) -> ShipmentResult:
-    """Record a shipment once: lines already fulfilled under the same tracking number are not sent again."""
+    """Record a shipment once: lines already fulfilled under the same tracking number are not sent again,
+    except by fulfilments the order's other shipments were recorded under."""
     what = f"order {shipment.order_external_id}, shipment {shipment.tracking_number}"
     data = client.execute(queries.ORDER_FULFILMENT_STATE, {"id": shipment.order_external_id}, what=what)
     order = data.get("order")
     if not order:
         raise Rejected(client.where(what), "the order does not exist on the channel")
-    existing = [f for f in order.get("fulfillments") or []
-                if any(t.get("number") == shipment.tracking_number for t in f.get("trackingInfo") or [])]
+    existing = [f for f in order.get("fulfillments") or [] if f.get("id") not in shipment.other_external_ids
+                and any(t.get("number") == shipment.tracking_number for t in f.get("trackingInfo") or [])]
     wanted = remaining_lines(shipment, existing)
     if existing and not any(wanted.values()):
         return ShipmentResult(external_id=existing[0]["id"], already_present=True)

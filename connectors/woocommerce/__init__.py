@@ -1,6 +1,6 @@
 """The WooCommerce connector (REST API v3, `/wp-json/wc/v3`).
 
-Modules: `client` (HTTP Basic auth with the consumer key/secret, error messages, lazy
+Modules: `client` (Basic auth over https, `oauth` OAuth 1.0a signatures over http, error messages, lazy
 `page`/`per_page` pagination), `normalise` (pure payload → canonical functions), `writers`
 (batched stock and prices, listings, shipments), `webhooks` (signature check, event ids),
 `connector` (the `WooCommerceConnector` class registered under the entry point).

@@ -1,7 +1,8 @@
-"""The WooCommerce REST v3 adapter: authenticated requests, error messages, lazy pagination.
+"""The WooCommerce REST v3 adapter: authenticated requests (Basic over https, OAuth 1.0a over http),
+error messages, lazy pagination.
 
 Every request goes through `connectors.http.call` (retries, Retry-After) after taking one
-point from the account's rate budget. WooCommerce's error body
+point from the account's `default` rate bucket (a store limits requests, not APIs). WooCommerce's error body
 `{"code", "message", "data": {"status"}}` becomes the error message, so an operator reads
 the store's own words.
 """
@@ -13,9 +14,10 @@ from typing import Any
 
 import httpx
 
-from connectors.budget import RateBudget
+from connectors.budget import DEFAULT_BUCKET, Budgets
 from connectors.errors import Rejected
-from connectors.http import HttpPolicy, call, classify, make_client
+from connectors.http import HttpPolicy, call, charged, classify, make_client
+from connectors.woocommerce.oauth import WooCommerceOAuth1
 
 API = "wp-json/wc/v3"
 TRACKING_API = "wp-json/wc-shipment-tracking/v3"
@@ -43,16 +45,24 @@ def error_code(response: httpx.Response) -> str | None:
     return str(body.get("code")) if isinstance(body, dict) and body.get("code") else None
 
 
+def store_auth(base_url: str, consumer_key: str, consumer_secret: str, signature_method: str) -> httpx.Auth:
+    """HTTP Basic over https; over plain http WooCommerce only accepts OAuth 1.0a signatures."""
+    if httpx.URL(base_url).scheme == "https":
+        return httpx.BasicAuth(consumer_key, consumer_secret)
+    return WooCommerceOAuth1(consumer_key, consumer_secret, signature_method=signature_method)
+
+
 class WooClient:
     """Requests against one store; paths are relative to `/wp-json/wc/v3/` unless absolute API roots."""
 
     def __init__(self, base_url: str, *, consumer_key: str, consumer_secret: str, where: str,
-                 policy: HttpPolicy, budget: RateBudget, transport: httpx.BaseTransport | None = None,
-                 page_size: int = PER_PAGE) -> None:
-        self.where, self.policy, self.budget = where, policy, budget
+                 policy: HttpPolicy, budgets: Budgets, transport: httpx.BaseTransport | None = None,
+                 page_size: int = PER_PAGE, signature_method: str = "HMAC-SHA256") -> None:
+        self.where, self.policy, self.budgets = where, policy, budgets
+        self.budget = budgets(DEFAULT_BUCKET)
         self.page_size = min(max(page_size, 1), PER_PAGE)
         self.http = make_client(base_url.rstrip("/") + "/", policy=policy, transport=transport,
-                                auth=httpx.BasicAuth(consumer_key, consumer_secret))
+                                auth=store_auth(base_url, consumer_key, consumer_secret, signature_method))
         self.calls = 0
 
     def close(self) -> None:
@@ -70,16 +80,17 @@ class WooClient:
         def attempt() -> httpx.Response:
             self.budget.reserve(1)
             self.calls += 1
+            response = None
             try:
                 response = self.http.request(method, url, params=dict(params or {}), json=json)
             finally:
-                self.budget.settle(1)
+                self.budget.settle(1, charged=charged(response))
             if allow_404 and response.status_code == 404:
                 return response
             classify(response, where, describe=describe)
             return response
 
-        return call(attempt, where=where, policy=self.policy, budget=self.budget)
+        return call(attempt, where=where, policy=self.policy, budgets=self.budgets)
 
     def get(self, path: str, *, params: Mapping[str, Any] | None = None, api: str = API,
             what: str = "") -> Any:

@@ -12,24 +12,17 @@ import httpx
 
 import canonical
 from canonical import CanonicalError
-from connectors.base import (
-    AccountConfig,
-    Capability,
-    Connector,
-    Health,
-    OptionSpec,
-    ShipmentPush,
-    ShipmentResult,
-    StockUpdate,
-    StockWriteResult,
-    WebhookEvent,
-    WebhookSubscription,
-)
-from connectors.budget import LocalBudget, RateBudget
+from connectors.base import AccountConfig, Capability, Connector, Health, OptionSpec, ShipmentPush, ShipmentResult
+from connectors.budget import DEFAULT_BUCKET, UNLIMITED, BucketSpec, Budgets
 from connectors.errors import ConnectorError, Rejected
+from connectors.events import ChannelEvent, EventSubject, WebhookRequest, WebhookSubscription
+from connectors.facts import FACTS
 from connectors.http import HttpPolicy
+from connectors.stock import StockUpdate, StockWriteMode, StockWriteResult
+from connectors.streams import Checkpoint, StreamOrder
 from connectors.woocommerce import normalise, webhooks, writers
 from connectors.woocommerce.client import PER_PAGE, WooClient, error_code
+from connectors.woocommerce.oauth import SIGNATURE_METHODS
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +54,14 @@ def _positive(account: AccountConfig, name: str) -> float | None:
     return value
 
 
+def _signature_method(account: AccountConfig) -> str:
+    method = (account.option("signature_method") or "HMAC-SHA256").upper()
+    if method not in SIGNATURE_METHODS:
+        raise Rejected(account.where(), f"option 'signature_method' must be one of {', '.join(SIGNATURE_METHODS)}, "
+                                        f"got {method!r}")
+    return method
+
+
 class WooCommerceConnector(Connector):
     """A WooCommerce store: one location, simple and variable products, absolute stock writes."""
 
@@ -68,9 +69,13 @@ class WooCommerceConnector(Connector):
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
         Capability.READ_CATALOG, Capability.READ_STOCK, Capability.READ_ORDERS, Capability.READ_SHIPMENTS,
         Capability.WRITE_STOCK, Capability.WRITE_LISTINGS, Capability.WRITE_SHIPMENTS, Capability.WEBHOOKS,
+        Capability.REGISTER_WEBHOOKS,
     })
     options: ClassVar[tuple[OptionSpec, ...]] = (
-        OptionSpec("url", "store URL, e.g. https://shop.example.com", required=True),
+        OptionSpec("url", "store URL, e.g. https://shop.example.com (an http:// store is signed with OAuth 1.0a)",
+                   required=True),
+        OptionSpec("signature_method", "OAuth 1.0a signature for an http:// store: HMAC-SHA256 or HMAC-SHA1",
+                   default="HMAC-SHA256"),
         OptionSpec("request_limit", "requests per second the store may receive (default: no limit)"),
         OptionSpec("page_size", "records per page when reading (1-100; lower it for a slow store)", default="100"),
         OptionSpec("consumer_key", "REST API consumer key (ck_…), read/write", required=True, secret=True),
@@ -78,25 +83,32 @@ class WooCommerceConnector(Connector):
         OptionSpec("webhook_secret", "secret the hub's webhooks are signed with", secret=True),
     )
     stock_batch_size: ClassVar[int] = writers.BATCH_LIMIT
-    supports_compare_and_swap: ClassVar[bool] = False
+    stock_write_mode: ClassVar[StockWriteMode] = StockWriteMode.ABSOLUTE
+    order_stream_order: ClassVar[StreamOrder] = StreamOrder.OLDEST_FIRST  # orderby=modified&order=asc
 
     def __init__(self, account: AccountConfig, *, policy: HttpPolicy | None = None,
-                 transport: httpx.BaseTransport | None = None, budget: RateBudget | None = None) -> None:
-        limit = _positive(account, "request_limit")
-        if budget is None and limit:
-            # No burst allowance: requests are spaced 1/limit apart, so a store that counts
-            # requests per one-second window sees at most `limit` (+1 at a window edge).
-            budget = LocalBudget(maximum=1.0, restore_rate=limit)
-        super().__init__(account, policy=policy, transport=transport, budget=budget)
+                 transport: httpx.BaseTransport | None = None, budgets: Budgets | None = None) -> None:
+        super().__init__(account, policy=policy, transport=transport, budgets=budgets)
         url = account.option("url")
         if not url:
             raise Rejected(self.where(), "option 'url' (the store URL) is not set")
         self.client = WooClient(url, consumer_key=account.secret("consumer_key"),
                                 consumer_secret=account.secret("consumer_secret"), where=self.where(),
-                                policy=self.policy, budget=self.budget, transport=transport,
-                                page_size=int(_positive(account, "page_size") or PER_PAGE))
+                                policy=self.policy, budgets=self.budgets, transport=transport,
+                                page_size=int(_positive(account, "page_size") or PER_PAGE),
+                                signature_method=_signature_method(account))
         self._currency: str | None = None
         self._tracking: bool | None = None
+
+    def bucket_specs(self) -> Mapping[str, BucketSpec]:
+        """With `request_limit`: no burst allowance, requests spaced 1/limit apart, so a store that counts
+        requests per one-second window sees at most `limit` (+1 at a window edge). Without it, no
+        limit of the hub's own: WooCommerce has none, and a store's host that has one answers 429
+        with `Retry-After`, which pauses every worker."""
+        limit = _positive(self.account, "request_limit")
+        if limit:
+            return {DEFAULT_BUCKET: BucketSpec(maximum=1.0, restore_rate=limit)}
+        return {DEFAULT_BUCKET: UNLIMITED}
 
     def close(self) -> None:
         self.client.close()
@@ -124,8 +136,10 @@ class WooCommerceConnector(Connector):
         return str(setting.get("value") or "")
 
     def currency(self) -> str:
+        """The store's currency, read once per process (`connectors.facts`), not once per order."""
         if self._currency is None:
-            self._currency = self._setting_currency()
+            key = ("woocommerce", self.account.name, self.account.option("url") or "", "currency")
+            self._currency = FACTS.get(key, self._setting_currency)
         return self._currency
 
     # ---- reads ---------------------------------------------------------------------------------
@@ -181,7 +195,7 @@ class WooCommerceConnector(Connector):
             if level is not None:
                 yield level
 
-    def orders(self, *, updated_since: datetime | None = None) -> Iterator[canonical.Order]:
+    def order_stream(self, *, updated_since: datetime | None = None) -> Iterator[canonical.Order | Checkpoint]:
         """Orders modified since `updated_since`, oldest change first."""
         currency = self.currency()
         params = {"orderby": "modified", "order": "asc", "status": "any", **_since(updated_since)}
@@ -203,15 +217,23 @@ class WooCommerceConnector(Connector):
         return normalise.order(raw, account=self.account.name, currency=currency, refunds=refunds)
 
     def _refunds(self, order_id: str) -> list[dict[str, Any]]:
-        """Detailed refunds (with lines); [] when the store has no refunds route."""
+        """Detailed refunds (with lines) of an order the store says has refunds.
+
+        A store that cannot show them (no refunds route, a body that is not a list) is an error:
+        taking "no refund lines" for an answer would ship a refunded unit later."""
         response = self.client.send("GET", f"orders/{order_id}/refunds", params={"per_page": 100},
                                     allow_404=True, what=f"refunds of order {order_id}")
+        where = self.where(f"refunds of order {order_id}")
         if response.status_code == 404 and error_code(response) == "rest_no_route":
-            return []
+            raise Rejected(where, "the store has refunds on this order but no GET orders/{id}/refunds route, so "
+                                  "the refunded lines cannot be read and the order is not taken in; enable the "
+                                  "WooCommerce REST API refunds endpoint (a plugin may have removed it)")
         if response.status_code == 404:
             raise Rejected(self.where(f"order {order_id}"), "the store knows no such order")
         body = response.json()
-        return body if isinstance(body, list) else []
+        if not isinstance(body, list):
+            raise Rejected(where, f"the refunds answer is a {type(body).__name__}, not a list of refunds")
+        return body
 
     def shipments(self, *, updated_since: datetime | None = None) -> Iterator[canonical.Shipment]:
         """One Shipment per Shipment Tracking entry of the orders modified since `updated_since`.
@@ -323,6 +345,20 @@ class WooCommerceConnector(Connector):
     def delete_webhook(self, external_id: str) -> None:
         self.client.delete(f"webhooks/{external_id}", params={"force": "true"}, what=f"webhook {external_id}")
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+    def verify_webhook(self, request: WebhookRequest) -> list[ChannelEvent]:
         secret = self.account.secrets.get("webhook_secret")
-        return webhooks.verify(headers, body, secret=secret, where=self.where("webhook"))
+        return [webhooks.verify(request.headers, request.body, secret=secret, where=self.where("webhook"))]
+
+    def event_subject(self, event: ChannelEvent) -> EventSubject | None:
+        return webhooks.subject(event)
+
+    def event_order(self, event: ChannelEvent) -> canonical.Order | None:
+        """An `order.*` body is the REST v3 order itself; one with refunds needs their lines, which only
+        the refunds route gives (`_order` reads them), so that one is read instead."""
+        body = event.payload
+        if not event.topic.startswith("order.") or body.get("refunds") or not isinstance(body.get("line_items"), list):
+            return None
+        # the store's currency is only the fallback of an order without one: no settings read while a webhook waits
+        stated = body.get("currency")
+        currency = stated if isinstance(stated, str) and stated else self.currency()
+        return normalise.order(body, account=self.account.name, currency=currency, refunds=[])

@@ -182,6 +182,7 @@ def variant(raw: Mapping[str, Any], *, currency: str, where: str) -> canonical.V
     }, source=where)
 
 
+@canonical.normaliser("product")
 def product(raw: Mapping[str, Any], *, currency: str, variations: Sequence[Mapping[str, Any]] = (),
             account: str | None = None) -> canonical.Product:
     """A simple or variable product (with its variations) as a canonical Product.
@@ -212,6 +213,7 @@ def _first_category(raw: Mapping[str, Any]) -> str:
     return str(categories[0].get("name", "")) if categories else ""
 
 
+@canonical.normaliser("listing")
 def listing(raw: Mapping[str, Any], *, account: str, currency: str,
             parent: Mapping[str, Any] | None = None, parent_id: Any = None) -> canonical.Listing:
     """A simple product (no parent) or a variation of `parent` as a canonical Listing.
@@ -285,7 +287,8 @@ def order_line(raw: Mapping[str, Any], currency: str, *, where: str) -> canonica
         raise CanonicalError(where, f"{field}.{err.field}", err.problem) from None
 
 
-def refund(raw: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], *, where: str) -> canonical.Refund:
+def refund(raw: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], *, where: str,
+           currency: str) -> canonical.Refund:
     """One refund from `GET orders/{id}/refunds`. WooCommerce does not report whether the refund put
     items back in stock, so refund lines carry `restock=False`: restocking is the hub's decision."""
     refund_id = record_id(raw, "refund")
@@ -297,10 +300,27 @@ def refund(raw: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], *, where:
         count = integer(item.get("quantity"), field=f"refunds[{refund_id}].line_items.quantity", where=where)
         if count:
             refund_lines.append({"line_external_id": original, "quantity": abs(count or 0), "restock": False})
+    amount = money(raw.get("amount"), currency, field=f"refunds[{refund_id}].amount", where=where)
     return canonical.build(canonical.Refund, {
         "external_id": refund_id, "lines": tuple(refund_lines),
         "created_at": gmt(raw, "date_created", where=where, required=False),
+        "amount": _positive(amount), "reason": text(raw.get("reason"), field="reason", where=where)[:500],
     }, source=where)
+
+
+def summary_refund(raw: Mapping[str, Any], *, where: str, currency: str) -> canonical.Refund:
+    """An entry of an order's `refunds` summary: id, reason and `total` (negative), no lines."""
+    refund_id = record_id(raw, "refund")
+    total = money(raw.get("total"), currency, field=f"refunds[{refund_id}].total", where=where)
+    return canonical.build(canonical.Refund, {
+        "external_id": refund_id, "amount": _positive(total),
+        "reason": text(raw.get("reason"), field="reason", where=where)[:500],
+    }, source=where)
+
+
+def _positive(amount: Money | None) -> Money | None:
+    """Refund amounts as money given back (the order summary lists them negative)."""
+    return None if amount is None else Money(amount=abs(amount.amount), currency=amount.currency)
 
 
 def _refunded_line(item: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> str | None:
@@ -314,6 +334,7 @@ def _refunded_line(item: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) 
     return None
 
 
+@canonical.normaliser("order")
 def order(raw: Mapping[str, Any], *, account: str, currency: str,
           refunds: Iterable[Mapping[str, Any]] = ()) -> canonical.Order:
     """An order (and its detailed refunds, if fetched) as a canonical Order.
@@ -327,26 +348,29 @@ def order(raw: Mapping[str, Any], *, account: str, currency: str,
     lines = [line for line in raw.get("line_items") or [] if isinstance(line, Mapping)]
     detailed = list(refunds)
     if detailed:
-        found = [refund(r, lines, where=where) for r in detailed]
+        found = [refund(r, lines, where=where, currency=order_currency) for r in detailed]
     else:
-        found = [canonical.Refund(external_id=record_id(r, "refund")) for r in raw.get("refunds") or []]
+        found = [summary_refund(r, where=where, currency=order_currency) for r in raw.get("refunds") or []
+                 if isinstance(r, Mapping)]
     billing = raw.get("billing")
     return canonical.build(canonical.Order, {
         "account": account, "external_id": order_id, "number": str(raw.get("number") or order_id),
         "status": order_status(raw, where=where), "currency": order_currency,
         "total": money(raw.get("total"), order_currency, field="total", where=where),
         "lines": tuple(order_line(line, order_currency, where=where) for line in lines),
-        "refunds": tuple(found), "customer": _customer(billing if isinstance(billing, Mapping) else {}),
+        "refunds": tuple(found),
+        "customer": _customer(billing if isinstance(billing, Mapping) else {}, raw.get("customer_id")),
         "placed_at": gmt(raw, "date_created", where=where),
         "updated_at": gmt(raw, "date_modified", where=where),
     }, source=where)
 
 
-def _customer(billing: Mapping[str, Any]) -> canonical.Customer:
-    """Name, email, country: the least the hub needs (no address, no phone)."""
+def _customer(billing: Mapping[str, Any], customer_id: Any) -> canonical.Customer:
+    """Name, email, country and the store's customer id (0 = a guest): the least the hub needs."""
     name = " ".join(str(billing.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
+    buyer = str(customer_id) if isinstance(customer_id, int | str) and str(customer_id) not in ("", "0") else None
     return canonical.Customer(name=name or None, email=str(billing.get("email") or "") or None,
-                              country=str(billing.get("country") or "") or None)
+                              country=str(billing.get("country") or "") or None, buyer_id=buyer)
 
 
 def money_amount(value: Money | Decimal | None) -> str:

@@ -19,8 +19,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base import WebhookEvent, WebhookSubscription
 from connectors.errors import AuthFailed, Rejected
+from connectors.events import ChannelEvent, EventSubject, SubjectKind, WebhookSubscription
 
 PING = re.compile(rb"^webhook_id=(\d+)$")
 # Only topics the hub acts on: `product.updated` would echo every stock write the hub makes,
@@ -38,22 +38,22 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return next((value for key, value in headers.items() if key.lower() == wanted), "")
 
 
-def verify(headers: Mapping[str, str], body: bytes, *, secret: str | None, where: str) -> WebhookEvent:
+def verify(headers: Mapping[str, str], body: bytes, *, secret: str | None, where: str) -> ChannelEvent:
     """The event of a genuine delivery; AuthFailed for a missing or wrong signature."""
     given = _header(headers, "X-WC-Webhook-Signature")
     ping = PING.match(body.strip())
     if not given and ping and not _header(headers, "X-WC-Webhook-Topic"):
         webhook_id = ping.group(1).decode()
-        return WebhookEvent(event_id=f"ping:{webhook_id}", topic="ping", payload={"webhook_id": int(webhook_id)})
+        return ChannelEvent(event_id=f"ping:{webhook_id}", topic="ping", payload={"webhook_id": int(webhook_id)})
     if not secret:
         raise AuthFailed(where, "a webhook arrived but the account has no webhook_secret to check it; "
-                                "set it with `marketsync account add --secret webhook_secret`")
+                                "set it with `marketsync account update ACCOUNT --secret webhook_secret`")
     if not given or not hmac.compare_digest(given.strip().encode(), signature(body, secret).encode()):
         raise AuthFailed(where, "webhook signature does not match (forged, or signed with another secret)")
     return _event(headers, body, where)
 
 
-def _event(headers: Mapping[str, str], body: bytes, where: str) -> WebhookEvent:
+def _event(headers: Mapping[str, str], body: bytes, where: str) -> ChannelEvent:
     try:
         payload: Any = json.loads(body)
     except ValueError:
@@ -65,7 +65,19 @@ def _event(headers: Mapping[str, str], body: bytes, where: str) -> WebhookEvent:
     if not delivery:
         raise Rejected(where, f"webhook {topic} has no X-WC-Webhook-Delivery-ID header")
     resource = _header(headers, "X-WC-Webhook-Resource") or topic.partition(".")[0]
-    return WebhookEvent(event_id=f"{delivery}:{resource}:{payload.get('id', '')}", topic=topic, payload=payload)
+    return ChannelEvent(event_id=f"{delivery}:{resource}:{payload.get('id', '')}", topic=topic, payload=payload)
+
+
+def subject(event: ChannelEvent) -> EventSubject | None:
+    """`order.*` events are about the order `payload.id`; product events about the product; pings about nothing."""
+    resource_id = event.payload.get("id")
+    if resource_id is None:
+        return None
+    if event.topic.startswith("order."):
+        return EventSubject(SubjectKind.ORDER, str(resource_id))
+    if event.topic.startswith("product."):
+        return EventSubject(SubjectKind.PRODUCT, str(resource_id))
+    return None
 
 
 def subscription(raw: Mapping[str, Any]) -> WebhookSubscription:

@@ -14,8 +14,9 @@ from typing import Any
 
 import canonical
 from canonical import Money, ProductStatus
-from connectors.base import ShipmentPush, ShipmentResult, StockUpdate, StockWriteResult
+from connectors.base import ShipmentPush, ShipmentResult
 from connectors.errors import Rejected
+from connectors.stock import StockUpdate, StockWriteResult
 from connectors.woocommerce.client import TRACKING_API, WooClient, error_code
 from connectors.woocommerce.normalise import money_amount
 
@@ -92,8 +93,8 @@ def set_stock(client: WooClient, updates: Sequence[StockUpdate]) -> list[StockWr
     results: list[StockWriteResult] = []
     for update in updates:
         if not update.external_variant_id.isdigit():
-            results.append(StockWriteResult(update.listing_ref, False,
-                                            error=f"{update.external_variant_id!r} is not a WooCommerce id"))
+            results.append(StockWriteResult.rejected(update.listing_ref,
+                                                     f"{update.external_variant_id!r} is not a WooCommerce id"))
             continue
         parent = None if update.external_variant_id == update.external_product_id else update.external_product_id
         body = {"id": int(update.external_variant_id), "manage_stock": True, "stock_quantity": update.quantity}
@@ -102,11 +103,11 @@ def set_stock(client: WooClient, updates: Sequence[StockUpdate]) -> list[StockWr
     for parent, items in groups.items():
         for done in batch_update(client, parent, items):
             if not done.ok:
-                results.append(StockWriteResult(done.ref, False, error=done.error))
+                results.append(StockWriteResult.rejected(done.ref, done.error or "refused by the store"))
                 continue
             quantity = (done.record or {}).get("stock_quantity")
-            results.append(StockWriteResult(done.ref, True,
-                                            quantity=quantity if isinstance(quantity, int) else wanted[done.ref]))
+            results.append(StockWriteResult.applied(done.ref, quantity if isinstance(quantity, int)
+                                                    else wanted[done.ref]))
     return results
 
 
@@ -207,9 +208,11 @@ def trackings(client: WooClient, order_id: str) -> list[dict[str, Any]] | None:
 
 
 def push_tracking(client: WooClient, shipment: ShipmentPush, existing: list[dict[str, Any]]) -> ShipmentResult:
-    """Add the tracking number unless the order already carries it."""
+    """Add the tracking number unless the order already carries it for this shipment."""
     order_id = shipment.order_external_id
     for tracking in existing:
+        if str(tracking.get("tracking_id")) in shipment.other_external_ids:
+            continue  # another shipment of the order under the same number: not this one
         if _same_number(tracking.get("tracking_number"), shipment.tracking_number):
             return ShipmentResult(str(tracking.get("tracking_id")), already_present=True)
     body: dict[str, Any] = {"custom_tracking_provider": shipment.carrier, "tracking_number": shipment.tracking_number,

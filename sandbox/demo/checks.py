@@ -1,7 +1,7 @@
 """After the demo: what the hub did, checked against what the stores say.
 
-Every figure here is read from the simulators (the channels' own truth) or the hub's database,
-never assumed.
+Every figure here is read from the simulators (the channels' own truth, through the shared
+simulator interface) or the hub's database, never assumed.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from sqlalchemy import func, select
 
 from sandbox.demo.traffic import PlacedOrder
 from sandbox.demo.world import Channel, DemoWorld
+from sandbox.interface import HUB_SOURCE
 from store import tables
-
-# How the simulators label writes that came through their API (the hub), not buyers or merchants.
-HUB_SOURCES = {"api", "batch"}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -33,8 +31,8 @@ def order_checks(world: DemoWorld, placed: list[PlacedOrder]) -> dict[str, Any]:
     with hub.db.session() as session:
         rows = session.execute(select(tables.Account.name, tables.Order.external_id)
                                .join(tables.Account, tables.Account.id == tables.Order.account_id)).all()
-    held = Counter((name, external.rsplit("/", 1)[-1]) for name, external in rows)
-    expected = {(order.channel, str(order.order_id)) for order in placed}
+    held = Counter((name, external) for name, external in rows)
+    expected = {(order.channel, order.order_id) for order in placed}
     return {
         "orders_placed": len(placed),
         "orders_ingested": sum(1 for key in expected if key in held),
@@ -62,22 +60,8 @@ def stock_checks(world: DemoWorld) -> dict[str, Any]:
             "mismatches": mismatches[:20], "mismatch_count": len(mismatches)}
 
 
-def _fulfilment_counts(channel: Channel, tracking_numbers: list[tuple[int, str]]) -> Counter[str]:
-    """How many times each tracking number appears on the channel."""
-    seen: Counter[str] = Counter()
-    if channel.platform == "shopify":
-        for fulfilment in channel.sandbox.state()["fulfillments"]:
-            for number in fulfilment.get("tracking_numbers") or []:
-                seen[number] += 1
-        return seen
-    for order_id in {order_id for order_id, _ in tracking_numbers}:
-        for tracking in channel.sandbox.trackings(order_id):
-            seen[str(tracking.get("tracking_number"))] += 1
-    return seen
-
-
 def shipment_checks(world: DemoWorld) -> dict[str, Any]:
-    """Each hub shipment is on its origin channel exactly once."""
+    """Each hub shipment is on its origin channel exactly once, under the carrier code the platform took."""
     hub = world.require_hub()
     with hub.db.session() as session:
         rows = session.execute(
@@ -85,28 +69,33 @@ def shipment_checks(world: DemoWorld) -> dict[str, Any]:
                    tables.Shipment.push_status)
             .join(tables.Order, tables.Order.id == tables.Shipment.order_id)
             .join(tables.Account, tables.Account.id == tables.Order.account_id)).all()
-    by_account: dict[str, list[tuple[int, str]]] = {}
+    expected: dict[str, set[tuple[str, str]]] = {}
     for account, external_id, tracking, _status in rows:
-        by_account.setdefault(account, []).append((int(external_id.rsplit("/", 1)[-1]), tracking))
-    missing, duplicates = 0, 0
+        expected.setdefault(account, set()).add((external_id, tracking))
+    missing = duplicates = elsewhere = without_carrier = 0
+    carriers: dict[str, list[str]] = {}
     for channel in world.channels:
-        expected = by_account.get(channel.account, [])
-        seen = _fulfilment_counts(channel, expected)
-        missing += sum(1 for _, tracking in expected if seen[tracking] == 0)
-        duplicates += sum(seen[tracking] - 1 for _, tracking in expected if seen[tracking] > 1)
+        held = channel.simulator.shipments()
+        seen = Counter((shipment.order_id, shipment.tracking_number) for shipment in held)
+        wanted = expected.get(channel.account, set())
+        missing += sum(1 for key in wanted if seen[key] == 0)
+        duplicates += sum(count - 1 for count in seen.values() if count > 1)
+        elsewhere += sum(1 for key in seen if key not in wanted)  # on a channel the order did not come from
+        without_carrier += sum(1 for shipment in held if not shipment.carrier)
+        carriers[channel.account] = sorted({shipment.carrier for shipment in held})
     return {"shipments_created": len(rows), "shipments_pushed": sum(1 for r in rows if r[3] == "pushed"),
-            "shipments_missing_on_channel": missing, "duplicate_fulfilments": duplicates}
+            "shipments_missing_on_channel": missing, "duplicate_fulfilments": duplicates,
+            "shipments_on_another_channel": elsewhere, "shipments_without_carrier": without_carrier,
+            "carriers_on_channels": carriers}
 
 
 def _hub_writes(channel: Channel) -> dict[str, list[tuple[float, int]]]:
-    """The hub's stock writes on a channel, per SKU: (time, value written)."""
+    """The hub's stock writes on a channel, per SKU: (time, what a buyer could buy afterwards)."""
     writes: dict[str, list[tuple[float, int]]] = {}
-    for entry in channel.sandbox.writes.entries():
-        if entry.get("source") not in HUB_SOURCES or not entry.get("sku"):
+    for entry in channel.simulator.writes.entries():
+        if entry.get("source") != HUB_SOURCE or not entry.get("sku") or entry.get("available") is None:
             continue
-        value = entry.get("available") if channel.platform == "shopify" else entry.get("after")
-        if value is not None:
-            writes.setdefault(str(entry["sku"]), []).append((float(entry["ts"]), int(value)))
+        writes.setdefault(str(entry["sku"]), []).append((float(entry["ts"]), int(entry["available"])))
     return writes
 
 
@@ -138,15 +127,13 @@ def propagation(world: DemoWorld, placed: list[PlacedOrder]) -> dict[str, Any]:
 
 
 def api_calls(world: DemoWorld) -> dict[str, Any]:
+    """Requests each store answered, the hub's stock writes on it, and how often it throttled."""
     counts: dict[str, Any] = {}
     for channel in world.channels:
-        totals = channel.sandbox.requests.as_dict()
-        shopify = channel.sandbox.request_counts() if channel.platform == "shopify" else {}
-        throttled = shopify.get("throttled", 0)
-        counts[channel.account] = {"requests": totals["total"],
-                                   "throttled_by_operation": shopify.get("throttled_by_operation", {}),
+        answered = channel.simulator.request_counts()
+        counts[channel.account] = {"platform": channel.platform, "requests": int(answered["total"]),
                                    "stock_writes": sum(len(v) for v in _hub_writes(channel).values()),
-                                   "throttled_or_429": int(totals["by_status"].get("429", 0)) + int(throttled)}
+                                   "throttled": int(answered.get("throttled", 0))}
     return counts
 
 

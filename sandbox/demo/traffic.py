@@ -12,17 +12,22 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from sandbox.demo.world import Channel, DemoWorld
-from sandbox.shopify.store import StoreError
-from sandbox.woocommerce.store import OutOfStock
+from sandbox.interface import OutOfStock
 from store import tables
-from sync.order_ledger import open_units
-from sync.shipments import create_shipment, enqueue_push
+from sync.orders.effects import open_units
+from sync.orders.shipments import create_shipment, enqueue_push
+from sync.stock.change import stock_change
+
+BUYERS = 150  # distinct buyers behind the demo's orders
+# The warehouse's carrier, by the hub's own name for it: each connector maps it to its platform's
+# code (顺丰 / SF Express is on every platform's list).
+CARRIER = "SF"
 
 
 @dataclass(frozen=True)
 class PlacedOrder:
     channel: str
-    order_id: int
+    order_id: str          # the platform's own id, exactly as the hub stores it
     sku: str
     quantity: int
     placed_at: float       # wall clock, comparable with the simulators' write log `ts`
@@ -32,28 +37,29 @@ class PlacedOrder:
 def place_orders(world: DemoWorld, count: int, rng: random.Random, *, threads: int = 8
                  ) -> tuple[list[PlacedOrder], int]:
     """`count` buyer orders spread over every channel, several at once. Returns (placed, refused)."""
-    plan = [(rng.choice(world.channels), rng.choice(world.skus), rng.randint(1, 2)) for _ in range(count)]
+    plan = [(rng.choice(world.channels), rng.choice(world.skus), rng.randint(1, 2), rng.randrange(BUYERS))
+            for _ in range(count)]
     placed: list[PlacedOrder] = []
     refused = 0
     lock = threading.Lock()
 
-    def buy(channel: Channel, sku: str, quantity: int) -> None:
+    def buy(channel: Channel, sku: str, quantity: int, buyer: int) -> None:
         nonlocal refused
         started = time.time()
-        try:
-            order = channel.sandbox.place_order([{"sku": sku, "quantity": quantity}])
-        except (OutOfStock, StoreError):
+        try:  # buyers come back, on any channel: the reports count repeat purchases across channels
+            order = channel.simulator.place_order([(sku, quantity)], buyer=f"buyer{buyer}")
+        except OutOfStock:
             with lock:
                 refused += 1
             return
         after = channel.quantity(sku)
         with lock:
-            placed.append(PlacedOrder(channel.account, int(order["id"]), sku, quantity, started,
+            placed.append(PlacedOrder(channel.account, order.order_id, sku, quantity, started,
                                       after if after is not None else 0))
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for channel, sku, quantity in plan:
-            pool.submit(buy, channel, sku, quantity)
+        for channel, sku, quantity, buyer in plan:
+            pool.submit(buy, channel, sku, quantity, buyer)
             time.sleep(rng.uniform(0, 0.01))  # buyers arrive over time, not all in one instant
     return placed, refused
 
@@ -65,9 +71,9 @@ def cancel_and_refund(world: DemoWorld, placed: list[PlacedOrder], rng: random.R
     chosen = rng.sample(placed, k=int(len(placed) * (cancel_share + refund_share)))
     cut = int(len(placed) * cancel_share)
     for order in chosen[:cut]:
-        by_account[order.channel].sandbox.cancel_order(order.order_id, restock=True)
+        by_account[order.channel].simulator.cancel_order(order.order_id, restock=True)
     for order in chosen[cut:]:
-        by_account[order.channel].sandbox.refund_order(order.order_id, restock=True)
+        by_account[order.channel].simulator.refund_order(order.order_id, restock=True)
     return {"cancelled": cut, "refunded": len(chosen) - cut}
 
 
@@ -75,15 +81,17 @@ def ship_open_orders(world: DemoWorld) -> int:
     """The warehouse ships every open order's remaining units, one tracking number per order."""
     hub = world.require_hub()
     created: list[int] = []
-    with hub.db.session() as session:
+    with stock_change(hub) as change:
+        session = change.session
         orders = session.scalars(select(tables.Order).where(tables.Order.status == "open")).all()
         for order in orders:
             lines = session.scalars(select(tables.OrderLine).where(tables.OrderLine.order_id == order.id)).all()
             if not any(open_units(line) > 0 and not line.held for line in lines):
                 continue
+            tracking = f"SF{1_400_000_000_000 + order.id}"
             shipment, is_new = create_shipment(
-                session, order, None, carrier="DHL", tracking=f"DEMO{order.id:07d}",
-                url=f"https://tracking.example/DEMO{order.id:07d}", source="demo-warehouse")
+                change, order, None, carrier=CARRIER, tracking=tracking,
+                url=f"https://tracking.example/{tracking}", source="demo-warehouse")
             if is_new:
                 created.append(shipment.id)
     for shipment_id in created:

@@ -63,6 +63,7 @@ class ShopifySandbox:
     def start(self) -> ShopifySandbox:
         if not self._running:
             self._server.start()
+            self.runtime.public_url = self._server.url
             self._running = True
         return self
 

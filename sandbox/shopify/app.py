@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from sandbox.runtime import FaultMiddleware
-from sandbox.shopify import control, rest
+from sandbox.shopify import bulk, control, rest
 from sandbox.shopify.graphql_api import graphql_endpoint
 from sandbox.shopify.shop import ShopRuntime
 
@@ -18,6 +18,8 @@ API = "/admin/api/{version}"
 def route_label(request: Request) -> str:
     """`graphql`, `rest:products` …: how RequestCounter groups API requests."""
     path = request.url.path
+    if path.startswith("/_bulk/"):
+        return "bulk-file"
     if path.endswith("/graphql.json"):
         return "graphql"
     tail = path.split("/admin/api/", 1)[-1].split("/", 1)[-1]
@@ -32,6 +34,7 @@ def create_app(shop: ShopRuntime) -> Starlette:
         Route(f"{API}/variants/{{variant_id:int}}.json", rest.variant, methods=["GET"]),
         Route(f"{API}/inventory_levels.json", rest.inventory_levels, methods=["GET"]),
         Route(f"{API}/inventory_levels/set.json", rest.set_inventory_level, methods=["POST"]),
+        Route("/_bulk/{name}", bulk.download, methods=["GET"]),
         *control.routes(),
     ]
     middleware = [Middleware(FaultMiddleware, faults=shop.faults, counter=shop.requests,

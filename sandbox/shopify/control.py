@@ -39,7 +39,8 @@ def place_order(shop: ShopRuntime, lines: list[dict[str, Any]], customer: dict[s
 def cancel_order(shop: ShopRuntime, order_id: int | str, restock: bool = True,
                  reason: str = "CUSTOMER") -> dict[str, Any]:
     with shop.store.lock:
-        order = orders.cancel(shop.store, orders.order_by_id(shop.store, order_id), restock=restock, reason=reason)
+        order = orders.cancel(shop.store, orders.order_by_id(shop.store, order_id), restock=restock, reason=reason,
+                              source="buyer")
         return payloads.order(shop.store, order)
 
 
@@ -96,7 +97,9 @@ def state(shop: ShopRuntime) -> dict[str, Any]:
 
 def requests_summary(shop: ShopRuntime) -> dict[str, Any]:
     return {**shop.requests.as_dict(), "throttled": sum(shop.throttled.values()),
-            "throttled_by_api": dict(shop.throttled), "throttled_by_operation": dict(shop.throttled_operations)}
+            "throttled_by_api": dict(shop.throttled), "throttled_by_operation": dict(shop.throttled_operations),
+            "by_operation": dict(shop.operations), "points_requested": shop.points["requested"],
+            "points_charged": shop.points["charged"]}
 
 
 def reset_counters(shop: ShopRuntime) -> dict[str, Any]:
@@ -105,6 +108,8 @@ def reset_counters(shop: ShopRuntime) -> dict[str, Any]:
     shop.requests.by_status.clear()
     shop.throttled.clear()
     shop.throttled_operations.clear()
+    shop.operations.clear()
+    shop.points.clear()
     shop.writes.clear()
     return {"reset": True}
 

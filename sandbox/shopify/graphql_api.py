@@ -23,14 +23,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from sandbox.shopify import bulk_fields
 from sandbox.shopify.cost import MAX_QUERY_COST, CostCalculator
 from sandbox.shopify.mutations import MUTATION_FIELDS
-from sandbox.shopify.resolvers import QUERY_FIELDS, Root, field_resolver, type_resolver
+from sandbox.shopify.resolvers import Root, field_resolver, type_resolver
 from sandbox.shopify.schema import admin_schema, checked_document, shopify_error
 from sandbox.shopify.shop import AUTH_ERROR, ShopRuntime
 from sandbox.shopify.views import Ctx
 
-QUERY_ROOT, MUTATION_ROOT = Root(QUERY_FIELDS), Root(MUTATION_FIELDS)
+QUERY_ROOT, MUTATION_ROOT = Root(bulk_fields.ALL_QUERY_FIELDS), Root({**MUTATION_FIELDS, **bulk_fields.MUTATIONS})
 
 
 def respond(shop: ShopRuntime, body: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -99,7 +100,7 @@ def run(shop: ShopRuntime, query: str, variables: dict[str, Any], operation_name
         return {"errors": [_error("Throttled", "THROTTLED",
                                   documentation="https://shopify.dev/api/usage/rate-limits")],
                 "extensions": {"cost": _cost(shop, requested, None)}}
-    ctx = Ctx(shop.store, shop.shop_domain, shop.api_version, shop.access_scopes)
+    ctx = Ctx(shop.store, shop.shop_domain, shop.api_version, shop.access_scopes, base_url=shop.public_url)
     mutation = operation.operation == OperationType.MUTATION
     with shop.store.lock:
         result = execute_sync(schema, document, root_value=MUTATION_ROOT if mutation else QUERY_ROOT,
@@ -107,6 +108,7 @@ def run(shop: ShopRuntime, query: str, variables: dict[str, Any], operation_name
                          field_resolver=field_resolver, type_resolver=type_resolver)
     actual = calculator.actual(result.data)
     shop.bucket.give_back(max(0, requested - actual))
+    shop.count_operation(operation.name.value if operation.name else "(anonymous)", requested, actual)
     body: dict[str, Any] = {}
     if result.errors:
         body["errors"] = [_execution_error(e) for e in result.errors]

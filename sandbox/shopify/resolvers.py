@@ -12,7 +12,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from sandbox.shopify import order_views, views
+from sandbox.shopify import order_views, search, views
 from sandbox.shopify.model import gid_kind, parse_gid
 from sandbox.shopify.views import Ctx, View
 
@@ -136,6 +136,19 @@ def nodes(ctx: Ctx, args: dict[str, Any], info: Any = None) -> list[View | None]
     return [node(ctx, {"id": one}) for one in args["ids"]]
 
 
+def product_variants_count(ctx: Ctx, args: dict[str, Any], info: Any = None) -> View:
+    """`productVariantsCount(query:, limit:)`: exact up to `limit` (default 10,000, null = none),
+    else `limit` with precision AT_LEAST, as Shopify counts."""
+    records = list(ctx.store.variants.values())
+    if args.get("query"):
+        warnings: list[dict[str, Any]] = []
+        records = search.filter_records(records, args["query"], _variant_fields(ctx), warnings)
+    limit = args.get("limit", 10_000)
+    if limit is not None and len(records) > limit:
+        return {"count": limit, "precision": "AT_LEAST"}
+    return {"count": len(records), "precision": "EXACT"}
+
+
 def webhook_subscriptions(ctx: Ctx, args: dict[str, Any], info: Any = None) -> View:
     subs = list(ctx.store.subscriptions.values())
     if args.get("topics"):
@@ -156,6 +169,7 @@ QUERY_FIELDS: dict[str, Callable[..., Any]] = {
     "productVariant": _one("ProductVariant", lambda c: c.store.variants, views.variant),
     "productVariants": _many(lambda c: c.store.variants, views.variant, _variant_fields, views.VARIANT_SORTS,
                              "productVariants"),
+    "productVariantsCount": product_variants_count,
     "inventoryItem": _one("InventoryItem", lambda c: c.store.items, views.inventory_item),
     "inventoryItems": _many(lambda c: c.store.items, views.inventory_item, _item_fields, None, "inventoryItems"),
     "order": _one("Order", lambda c: c.store.orders, _order_view),

@@ -9,6 +9,7 @@ Cursors are opaque base64 of the sort value and id of the last node on the page.
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -149,15 +150,16 @@ def page(records: Sequence[Any], args: dict[str, Any], *, sort: Getter, record_i
         if size is not None and (size > MAX_PAGE_SIZE or size < 0):
             raise GraphQLError(f"The value of argument '{name}' must be between 0 and {MAX_PAGE_SIZE}, "
                                f"got {size}.", extensions={"code": "BAD_REQUEST"})
-    keyed = sorted(((_sortable(sort(r)), record_id(r), r) for r in records), key=lambda t: (t[0], t[1]),
-                   reverse=bool(args.get("reverse")))
-    rows = list(keyed)
-    start, end = 0, len(rows)
     reverse = bool(args.get("reverse"))
+    rows = sorted(((_sortable(sort(r)), record_id(r), r) for r in records), key=_row_key)
+    keys = [(value, number) for value, number, _ in rows]  # ascending; bisected for cursors
+    if reverse:
+        rows.reverse()
+    start, end = 0, len(rows)
     if args.get("after"):
-        start = _position_after(rows, decode_cursor(args["after"]), reverse)
+        start = _position_after(keys, decode_cursor(args["after"]), reverse)
     if args.get("before"):
-        end = max(start, _position_after(rows, decode_cursor(args["before"]), reverse, inclusive=True))
+        end = max(start, _position_after(keys, decode_cursor(args["before"]), reverse, inclusive=True))
     window = rows[start:end]
     chosen, has_next, has_previous = window, end < len(rows), start > 0
     if first is not None:
@@ -180,16 +182,29 @@ def page(records: Sequence[Any], args: dict[str, Any], *, sort: Getter, record_i
     }
 
 
-def _position_after(rows: list[tuple[Any, int, Any]], cursor: tuple[Any, int], reverse: bool,
+def everything(records: Sequence[Any], args: dict[str, Any], *, sort: Getter, record_id: Getter,
+               node: Callable[[Any], Any]) -> dict[str, Any]:
+    """A connection of every record in order, whatever `first`/`after` say (a bulk query)."""
+    rows = sorted(((_sortable(sort(r)), record_id(r), r) for r in records), key=_row_key,
+                  reverse=bool(args.get("reverse")))
+    nodes = [node(r) for _, _, r in rows]
+    return {"edges": [{"cursor": "", "node": n} for n in nodes], "nodes": nodes,
+            "pageInfo": {"hasNextPage": False, "hasPreviousPage": False, "startCursor": None, "endCursor": None}}
+
+
+def _row_key(row: tuple[Any, int, Any]) -> tuple[Any, int]:
+    return row[0], row[1]
+
+
+def _position_after(keys: list[tuple[Any, int]], cursor: tuple[Any, int], reverse: bool,
                     inclusive: bool = False) -> int:
-    """Index of the first row strictly past `cursor` (or at it, with `inclusive`)."""
-    value, last_id = cursor
-    for index, (row_value, row_id, _) in enumerate(rows):
-        key, mark = (row_value, row_id), (value, last_id)
-        try:
-            past = key < mark if reverse else key > mark
-        except TypeError:
-            past = False
-        if past or (inclusive and key == mark):
-            return index
-    return len(rows)
+    """Index in the page order (ascending `keys`, or descending with `reverse`) of the first row
+    strictly past `cursor` (or at it, with `inclusive`): a binary search, so paging through N
+    records costs O(N log N) per page at most in sorting, not a scan per cursor."""
+    mark = (_sortable(cursor[0]), cursor[1])
+    try:
+        if not reverse:
+            return (bisect.bisect_left if inclusive else bisect.bisect_right)(keys, mark)
+        return len(keys) - (bisect.bisect_right if inclusive else bisect.bisect_left)(keys, mark)
+    except TypeError:
+        raise GraphQLError("Invalid cursor for current pagination sort", extensions={"code": "BAD_REQUEST"}) from None

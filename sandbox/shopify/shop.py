@@ -33,10 +33,13 @@ class ShopRuntime:
     access_token: str
     client_secret: str
     plan: str = "standard"
+    public_url: str = ""  # set when the server starts
     api_version: str = API_VERSION
     access_scopes: list[str] = field(default_factory=lambda: list(ACCESS_SCOPES))
     throttled: Counter[str] = field(default_factory=Counter)
     throttled_operations: Counter[str] = field(default_factory=Counter)
+    operations: Counter[str] = field(default_factory=Counter)  # GraphQL documents run, by operation name
+    points: Counter[str] = field(default_factory=Counter)      # cost points "requested" and "charged"
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -55,6 +58,12 @@ class ShopRuntime:
             self.throttled[api] += 1
             if operation:
                 self.throttled_operations[operation] += 1
+
+    def count_operation(self, operation: str, requested: int, charged: int) -> None:
+        with self._lock:
+            self.operations[operation] += 1
+            self.points["requested"] += requested
+            self.points["charged"] += charged
 
     def set_plan(self, plan: str) -> None:
         """Switch to a Shopify plan's bucket sizes and rates (both buckets start full)."""

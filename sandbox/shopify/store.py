@@ -18,6 +18,7 @@ from typing import Any
 
 from sandbox.catalogue import SeedSpec, seed_variants
 from sandbox.runtime import Faults, WriteLog
+from sandbox.shopify.bulk import BulkOperations
 from sandbox.shopify.model import Fulfillment as FulfillmentRecord
 from sandbox.shopify.model import FulfillmentOrder as FulfillmentOrderRecord
 from sandbox.shopify.model import (
@@ -69,6 +70,7 @@ class Store:
 
     def __init__(self, *, shop: str, currency: str, writes: WriteLog, faults: Faults) -> None:
         self.lock = threading.RLock()
+        self.bulk = BulkOperations()
         self.shop, self.currency, self.writes, self.faults = shop, currency, writes, faults
         self.listeners: list[Listener] = []
         self.subscriptions: dict[int, Subscription] = {}

@@ -42,6 +42,8 @@ class Ctx:
     api_version: str
     access_scopes: list[str]
     search_warnings: list[dict[str, Any]] = field(default_factory=list)
+    base_url: str = ""   # the server's own URL (bulk operation files are served there)
+    bulk: bool = False   # executing a bulk query: every connection returns all its nodes
 
     def corrupt(self, kind: str, number: int, sku: str | None = None) -> bool:
         marks = self.store.faults.corrupt_ids
@@ -56,6 +58,8 @@ class Ctx:
             if warnings:
                 self.search_warnings.append({"path": [path], "query": args["query"], "warnings": warnings})
         sort = (sorts or {}).get(args.get("sortKey") or "ID") or (lambda r: r.id)
+        if self.bulk:
+            return search.everything(records, args, sort=sort, record_id=lambda r: r.id, node=node)
         return search.page(records, args, sort=sort, record_id=lambda r: r.id, node=node)
 
 

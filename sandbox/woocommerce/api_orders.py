@@ -16,7 +16,7 @@ from sandbox.woocommerce.context import Sim, path_id, require
 from sandbox.woocommerce.errors import WooError, WPJSONResponse, invalid_param, missing_param, no_route
 from sandbox.woocommerce.model import ORDER_STATUSES, Order
 from sandbox.woocommerce.params import body, boolean, choice, id_list, moment, paginate, string_list
-from sandbox.woocommerce.serialise import note_json, order_json, tracking_json
+from sandbox.woocommerce.serialise import note_json, order_json, refund_json, tracking_json
 
 ORDERBY = ("date", "id", "include", "title", "slug", "modified")
 STATUS_FILTER = ("any", "trash", *ORDER_STATUSES, "checkout-draft")
@@ -107,6 +107,27 @@ async def update_order(request: Request) -> Response:
         return WPJSONResponse(order_json(s.store, order))
 
 
+# ---- refunds -------------------------------------------------------------------------------
+async def list_refunds(request: Request) -> Response:
+    """GET /orders/{id}/refunds: newest first, paginated like every collection."""
+    s = require(request, "list")
+    with s.store.lock:
+        order = orders.find_order(s.store, path_id(request, "order_id"))
+        newest_first = sorted(order.refunds, key=lambda r: (r.created, r.id), reverse=True)
+        page, headers = paginate(request, newest_first)
+        return WPJSONResponse([refund_json(s.store, order, r) for r in page], headers=headers)
+
+
+async def get_refund(request: Request) -> Response:
+    s = require(request, "view")
+    with s.store.lock:
+        order = orders.find_order(s.store, path_id(request, "order_id"))
+        refund = next((r for r in order.refunds if r.id == path_id(request)), None)
+        if refund is None:
+            raise WooError("woocommerce_rest_invalid_id", "Invalid ID.", 404)
+        return WPJSONResponse(refund_json(s.store, order, refund))
+
+
 # ---- notes ---------------------------------------------------------------------------------
 async def list_notes(request: Request) -> Response:
     s = require(request, "list")
@@ -188,6 +209,8 @@ ROUTES = [
     Route(ORDERS, list_orders, methods=["GET"]),
     Route(ORDERS + "/{id:int}", get_order, methods=["GET"]),
     Route(ORDERS + "/{id:int}", update_order, methods=["PUT", "POST", "PATCH"]),
+    Route(ORDERS + "/{order_id:int}/refunds", list_refunds, methods=["GET"]),
+    Route(ORDERS + "/{order_id:int}/refunds/{id:int}", get_refund, methods=["GET"]),
     Route(ORDERS + "/{order_id:int}/notes", list_notes, methods=["GET"]),
     Route(ORDERS + "/{order_id:int}/notes", create_note, methods=["POST"]),
     Route(ORDERS + "/{order_id:int}/notes/{id:int}", get_note, methods=["GET"]),

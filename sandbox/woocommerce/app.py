@@ -1,7 +1,7 @@
 """The Starlette app of one simulated store: middleware, routes and error handlers.
 
 Request path, outermost first: fault injection and counting (runtime.FaultMiddleware), the
-host's request limit, WooCommerce key authentication, then the REST routes. `/_sandbox/`
+host's request limit, WooCommerce key authentication (Basic over https, OAuth 1.0a), then the REST routes. `/_sandbox/`
 control routes skip faults, the limit and auth.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import math
 import re
 import threading
@@ -24,6 +25,7 @@ from sandbox.runtime import Clock, FaultMiddleware, Faults, RequestCounter
 from sandbox.woocommerce import api_misc, api_orders, api_products, control
 from sandbox.woocommerce.context import Options, Sim
 from sandbox.woocommerce.errors import WooError, fault_response, no_route, too_many_requests
+from sandbox.woocommerce.oauth import OAuthVerifier, header_parameters, php_query
 
 NUMERIC_SEGMENT = re.compile(r"/\d+")
 
@@ -82,33 +84,57 @@ class LimitMiddleware(BaseHTTPMiddleware):
 
 
 class AuthMiddleware(BaseHTTPMiddleware):
-    """WooCommerce REST keys by HTTP Basic or `consumer_key`/`consumer_secret` query arguments.
+    """WooCommerce REST keys: HTTP Basic or `consumer_key`/`consumer_secret` query arguments over
+    https only; OAuth 1.0a one-legged signatures (sandbox/woocommerce/oauth.py) over http and https.
 
-    Wrong keys are refused here (as WooCommerce's authentication filter does for every
-    route); no keys at all leave the request anonymous for each route's permission check.
+    Wrong keys are refused here (as WooCommerce's authentication filter does for every route); no
+    usable keys leave the request anonymous for each route's permission check. The simulator itself
+    serves plain http, so a client must sign; a request that reached it through a TLS-terminating
+    proxy (`X-Forwarded-Proto: https` from loopback, which uvicorn trusts) counts as https.
     """
 
-    def __init__(self, app: object, *, options: Options) -> None:
+    def __init__(self, app: object, *, sim: Sim) -> None:
         super().__init__(app)  # type: ignore[arg-type]
-        self.options = options
+        self.sim = sim
+        self.oauth = OAuthVerifier(lambda: {sim.options.consumer_key: sim.options.consumer_secret})
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         request.state.authenticated = False
         if not is_control(request):
-            credentials = self._credentials(request)
-            if credentials is not None:
-                key, secret = credentials
-                if key != self.options.consumer_key:
-                    return WooError("woocommerce_rest_authentication_error", "Consumer key is invalid.",
-                                    401).response()
-                if secret != self.options.consumer_secret:
-                    return WooError("woocommerce_rest_authentication_error", "Consumer secret is invalid.",
-                                    401).response()
-                request.state.authenticated = True
+            try:
+                request.state.authenticated = await self._authenticate(request)
+            except WooError as refused:
+                return refused.response()
         return await call_next(request)
+
+    async def _authenticate(self, request: Request) -> bool:
+        if request.url.scheme == "https" and self._basic(request):
+            return True
+        params = php_query(request.url.query)
+        if request.headers.get("content-type", "").split(";")[0].strip() == "application/x-www-form-urlencoded":
+            params |= php_query((await request.body()).decode("utf-8", "replace"))
+        params |= header_parameters(request.headers.get("authorization", ""))
+        home = self.sim.store.base_url or str(request.base_url)
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        return self.oauth.authenticate(method=request.method, home_url=home, path=raw_path.decode("latin-1"),
+                                       params=params)
+
+    def _basic(self, request: Request) -> bool:
+        credentials = self._credentials(request)
+        if credentials is None:
+            return False
+        key, secret = credentials
+        if key != self.sim.options.consumer_key:
+            return False  # WooCommerce then tries OAuth, and without it the caller is anonymous
+        if not hmac.compare_digest(secret, self.sim.options.consumer_secret):
+            raise WooError("woocommerce_rest_authentication_error", "Consumer secret is invalid.", 401)
+        return True
 
     @staticmethod
     def _credentials(request: Request) -> tuple[str, str] | None:
+        query = request.query_params
+        if query.get("consumer_key") and query.get("consumer_secret"):
+            return query["consumer_key"], query["consumer_secret"]
         header = request.headers.get("authorization", "")
         if header.lower().startswith("basic "):
             try:
@@ -116,10 +142,7 @@ class AuthMiddleware(BaseHTTPMiddleware):
             except (binascii.Error, UnicodeDecodeError):
                 return None
             key, _, secret = decoded.partition(":")
-            return key, secret
-        query = request.query_params
-        if "consumer_key" in query:
-            return query["consumer_key"], query.get("consumer_secret", "")
+            return (key, secret) if key and secret else None
         return None
 
 
@@ -143,7 +166,7 @@ def create_app(sim: Sim, controller: control.Controller, *, clock: Clock, faults
     middleware = [
         Middleware(FaultMiddleware, faults=faults, counter=counter, error=fault_response, label=route_label),
         Middleware(LimitMiddleware, limiter=RequestLimiter(clock, sim.options)),
-        Middleware(AuthMiddleware, options=sim.options),
+        Middleware(AuthMiddleware, sim=sim),
     ]
     routes = [*api_products.ROUTES, *api_orders.ROUTES, *api_misc.ROUTES, *control.ROUTES]
     app = Starlette(routes=routes, middleware=middleware,

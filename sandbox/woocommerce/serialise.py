@@ -198,6 +198,30 @@ def _refund_json(refund: Refund) -> dict[str, Any]:
     return {"id": refund.id, "reason": refund.reason, "total": "-" + money(refund.amount)}
 
 
+def refund_json(store: WooStore, order: Order, refund: Refund) -> dict[str, Any]:
+    """GET /orders/{id}/refunds/{refund_id}: what was refunded and which order lines it undoes."""
+    base = f"{API}/orders/{order.id}"
+    by_id = {line.id: line for line in order.line_items}
+    items = []
+    for position, (line_id, quantity) in enumerate(sorted(refund.lines.items()), start=1):
+        line = by_id[line_id]
+        total = "-" + money(line.price * quantity)
+        items.append({
+            "id": refund.id * 100 + position, "name": line.name, "product_id": line.product_id,
+            "variation_id": line.variation_id, "quantity": -quantity, "tax_class": "", "subtotal": total,
+            "subtotal_tax": "0.00", "total": total, "total_tax": "0.00", "taxes": [],
+            "meta_data": [{"id": refund.id * 100 + 50 + position, "key": "_refunded_item_id",
+                           "value": str(line.id)}],
+            "sku": line.sku, "price": -float(line.price),
+        })
+    return {
+        "id": refund.id, **dates(store, "date_created", refund.created), "amount": money(refund.amount),
+        "reason": refund.reason, "refunded_by": 1, "refunded_payment": False, "meta_data": [],
+        "line_items": items,
+        "_links": links(store, f"{base}/refunds/{refund.id}", f"{base}/refunds", base),
+    }
+
+
 def note_json(store: WooStore, note: Note) -> dict[str, Any]:
     base = f"{API}/orders/{note.order_id}"
     return {

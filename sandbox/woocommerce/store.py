@@ -18,6 +18,9 @@ from sandbox.catalogue import SeedSpec, SeedVariant, seed_variants
 from sandbox.runtime import Clock, WriteLog
 from sandbox.woocommerce.model import Note, Order, Product, Webhook
 
+# How each route that changes stock is labelled in the write log (`sandbox.interface` conventions).
+WRITE_SOURCES = {"batch": "api", "order": "buyer", "cancel": "buyer", "refund": "buyer"}
+
 Listener = Callable[[str, int, dict[str, Any] | None], None]
 
 
@@ -167,9 +170,10 @@ class WooStore:
         before = product.stock_quantity
         product.stock_quantity = quantity
         self.touch(product)
+        # `source` in the shared interface's terms (api / buyer / merchant); `via` says which route.
         self.writes.record("stock", platform="woocommerce", sku=product.sku, product_id=product.id,
-                           parent_id=product.parent_id, before=before, after=quantity, source=source,
-                           **detail)
+                           parent_id=product.parent_id, before=before, after=quantity, available=quantity,
+                           source=WRITE_SOURCES.get(source, source), via=source, **detail)
         if announce:
             self.emit("product.updated", product.id)
 

@@ -72,3 +72,12 @@ def test_customer_values_never_appear_in_errors() -> None:
 def test_strict_models_refuse_silent_coercion() -> None:
     with pytest.raises(c.CanonicalError, match="quantity"):
         c.build(c.OrderLine, {"external_id": "1", "quantity": "3"}, source="t")
+
+
+def test_channel_quantities_are_bounded() -> None:
+    from canonical.quantities import MAX_QUANTITY
+
+    c.StockLevel(location_external_id="1", inventory_item_id="9", available=-MAX_QUANTITY)
+    for wild in (MAX_QUANTITY + 1, -MAX_QUANTITY - 1, 2**63):
+        with pytest.raises(ValueError):
+            c.StockLevel(location_external_id="1", inventory_item_id="9", available=wild)

@@ -32,3 +32,20 @@ def test_usage_errors_exit_2_and_failures_exit_1(cli, tmp_path) -> None:
     assert result.exit_code == 1
     assert result.output.strip().startswith("error:") and "marketsync init" in result.output
     assert "Traceback" not in result.output
+
+
+def test_account_add_help_lists_each_platforms_options(cli) -> None:
+    from connectors.base import connector_class, installed
+
+    for platform in ("douyin", "kuaishou", "wechat", "shopify", "woocommerce"):
+        result = cli("account", "add", platform, "--help")
+        assert result.exit_code == 0, result.output
+        assert f"{platform} options" in result.output
+        for spec in connector_class(platform).options:
+            flag = f"--secret {spec.name}" if spec.secret else f"--option {spec.name}="
+            assert flag in result.output, (platform, spec.name)
+    # a self-hosted or local store (a simulator): Shopify's base_url, WooCommerce's url
+    assert "--option base_url=" in cli("account", "add", "shopify", "--help").output
+    assert "--option url=" in cli("account", "add", "woocommerce", "--help").output
+    listing = cli("account", "add", "--help").output
+    assert all(name in listing for name in installed())

@@ -9,7 +9,7 @@ from bench.harness import connect_woocommerce, link_listings
 from sandbox.catalogue import SeedSpec
 from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
-from sync.context import Hub
+from sync.hub.context import Hub
 
 
 def catalogue(hub: Hub, *skus: str) -> None:
@@ -53,32 +53,89 @@ def test_adjust_refuses_unknown_sku_location_and_bad_numbers(cli, hub: Hub) -> N
     assert cli("stock", "levels", "NOPE").exit_code == 1
 
 
-def test_receive_reports_bad_rows_by_line_and_a_rerun_is_a_no_op(cli, hub: Hub, tmp_path: Path) -> None:
+def test_receive_reports_bad_rows_by_line_and_applies_nothing_until_the_file_is_right(
+        cli, hub: Hub, tmp_path: Path) -> None:
     catalogue(hub, "A-1", "B-1")
     assert cli("locations", "add", "berlin", "--name", "Berlin DC").exit_code == 0
     receipt = tmp_path / "delivery.csv"
-    receipt.write_text("sku,location,quantity,reference\n"
-                       "A-1,default,10,PO-7\n"
-                       "B-1,berlin,4,PO-7\n"
-                       "ZZZ,default,1,PO-7\n"
-                       "A-1,mars,1,PO-7\n"
-                       "B-1,default,many,PO-7\n"
-                       "B-1,default,-3,PO-7\n"
-                       "A-1,default,2,PO-7\n")
+    good = "sku,location,quantity,reference\nA-1,default,10,PO-7\nB-1,berlin,4,PO-7\n"
+    receipt.write_text(good + "ZZZ,default,1,PO-7\n"
+                              "A-1,mars,1,PO-7\n"
+                              "B-1,default,many,PO-7\n"
+                              "B-1,default,-3,PO-7\n"
+                              "A-1,default,2,PO-7\n"
+                              "B-1,default,1000000001,PO-7\n")
     first = cli("stock", "receive", str(receipt), "--json")
     assert first.exit_code == 1
     report = json.loads(first.stdout)
-    assert "5 row(s)" in first.stderr
-    assert report["applied"] == 2
-    assert [e["line"] for e in report["errors"]] == [4, 5, 6, 7, 8]
+    assert "6 row(s)" in first.stderr
+    assert report["applied"] == 0  # a file is applied whole or not at all
+    assert [e["line"] for e in report["errors"]] == [4, 5, 6, 7, 8, 9]
     assert "unknown SKU 'ZZZ'" in report["errors"][0]["error"]
     assert "twice" in report["errors"][4]["error"]
+    assert "out of range" in report["errors"][5]["error"]
+    assert levels(cli) == []
+    plain = cli("stock", "receive", str(receipt))
+    assert "line 4: unknown SKU" in plain.output
+    receipt.write_text(good)
+    fixed = json.loads(cli("stock", "receive", str(receipt), "--json").stdout)
+    assert fixed["applied"] == 2 and fixed["errors"] == []
     again = json.loads(cli("stock", "receive", str(receipt), "--json").stdout)
     assert again["repeated"] == 2 and again["applied"] == 0
     assert {(r["sku"], r["location"]): r["on_hand"] for r in levels(cli)} == {("A-1", "default"): 10,
                                                                              ("B-1", "berlin"): 4}
-    plain = cli("stock", "receive", str(receipt))
-    assert "line 4: unknown SKU" in plain.output
+
+
+def test_a_reference_received_again_with_other_lines_is_an_error_naming_it(cli, hub: Hub, tmp_path: Path) -> None:
+    catalogue(hub, "A-1", "B-1")
+    first = tmp_path / "monday.csv"
+    first.write_text("sku,location,quantity,reference\nA-1,default,10,PO-8\n")
+    assert cli("stock", "receive", str(first)).exit_code == 0
+    merged = tmp_path / "merged.csv"
+    merged.write_text("sku,location,quantity,reference\nA-1,default,12,PO-8\nB-1,default,3,PO-8\n")
+    refused = cli("stock", "receive", str(merged), "--json")
+    assert refused.exit_code == 1
+    [error] = json.loads(refused.stdout)["errors"]
+    assert "reference 'PO-8' was received before with other lines" in error["error"]
+    assert {r["sku"]: r["on_hand"] for r in levels(cli)} == {"A-1": 10}
+
+
+def test_receive_refuses_a_file_that_is_not_utf8_in_one_line(cli, hub: Hub, tmp_path: Path) -> None:
+    catalogue(hub, "A-1")
+    latin = tmp_path / "excel.csv"
+    latin.write_bytes("sku,location,quantity,reference\nA-1,default,1,Liefer-\u00fc\n".encode("latin-1"))
+    result = cli("stock", "receive", str(latin))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and "is not UTF-8 text" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "internal error" not in result.stderr
+
+
+def test_quantities_are_bounded_and_the_history_sums_to_the_level(cli, hub: Hub) -> None:
+    catalogue(hub, "A-1")
+    for huge in ("+9223372036854775807", "+99999999999999999999999", "-1000000001"):
+        result = cli("stock", "adjust", "A-1", huge, "--reason", "typo")
+        assert result.exit_code == 1, result.output
+        assert "out of range" in result.stderr and "internal error" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    for _ in range(2):
+        assert cli("stock", "adjust", "A-1", "+1000000000", "--reason", "big delivery").exit_code == 0
+    beyond = cli("stock", "adjust", "A-1", "+1000000000", "--reason", "one too many")
+    assert beyond.exit_code == 1 and "beyond the ±2,000,000,000" in beyond.stderr
+    [row] = levels(cli, "A-1")
+    history = json.loads(cli("stock", "history", "A-1", "--json").output)
+    assert row["on_hand"] == 2_000_000_000 == sum(h["on_hand_delta"] for h in history)
+    assert isinstance(row["on_hand"], int)
+
+
+def test_a_negative_on_hand_needs_allow_negative_and_adjust_prints_the_new_level(cli, hub: Hub) -> None:
+    catalogue(hub, "A-1")
+    assert "on_hand 3, committed 0, available 3" in cli("stock", "adjust", "A-1", "+3", "--reason", "count").output
+    refused = cli("stock", "adjust", "A-1", "-5", "--reason", "miscount")
+    assert refused.exit_code == 1 and "--allow-negative" in refused.stderr
+    assert levels(cli, "A-1")[0]["on_hand"] == 3
+    allowed = cli("stock", "adjust", "A-1", "-5", "--reason", "shelf says so", "--allow-negative")
+    assert allowed.exit_code == 0 and "on_hand -2" in allowed.output
+    assert levels(cli, "A-1")[0]["on_hand"] == -2
 
 
 def test_receive_refuses_a_file_without_the_columns(cli, hub: Hub, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The Shopify connector against the Shopify simulator over real loopback HTTP.
 
-The contract suite runs through `ShopifyHarness`; the tests after it cover what only Shopify
-has: compare-and-swap, idempotent writes, the cost-based bucket, signed webhooks, listings.
+The contract suite runs on the registered simulator (`connectors.testing`); the tests after it
+(through `ShopifyHarness`) cover what only Shopify has: compare-and-swap, idempotent writes, the
+cost-based bucket, signed webhooks, listings.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,9 +26,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import canonical
-from canonical import CanonicalError, Money, OrderStatus, ProductStatus
-from connectors.base import AccountConfig, Capability, ShipmentPush, StockUpdate, connector_class
+from canonical import CanonicalError, Listing, Money, OrderStatus, ProductStatus
+from connectors.base import AccountConfig, Capability, Connector, ShipmentPush, connector_class
 from connectors.errors import AuthFailed, ConnectorError, Rejected
+from connectors.events import ChannelEvent, WebhookRequest
 from connectors.http import HttpPolicy
 from connectors.shopify import ShopifyConnector, normalise, queries
 from connectors.shopify.client import (
@@ -41,12 +43,14 @@ from connectors.shopify.client import (
 from connectors.shopify.connector import (
     FULFILLMENT_LINES_INLINE,
     LINES_INLINE,
+    POLL_FIRST_PAGE,
     REFUND_LINES_INLINE,
     VARIANTS_INLINE,
 )
+from connectors.stock import StockUpdate, WriteStatus
+from connectors.testing import ConnectorContract
 from sandbox.catalogue import SeedSpec
 from sandbox.runtime import ServerThread
-from tests.connectors.contract import ConnectorContract, stock_update
 
 SEED = SeedSpec(products=6, variants=2, stock=20)   # 12 SKUs, pages of 5
 PAGE_SIZE = 5
@@ -59,6 +63,7 @@ class ShopifyHarness:
     page_size: int = PAGE_SIZE
     catalogue_skus: frozenset[str] = frozenset()
     made: list[ShopifyConnector] = field(default_factory=list)
+    simulator: Any = None
 
     def account(self, **options: str) -> AccountConfig:
         base = {"shop": self.sandbox.shop_domain, "base_url": self.sandbox.url, "page_size": str(self.page_size)}
@@ -83,10 +88,10 @@ class ShopifyHarness:
     def place_order(self, sku: str, quantity: int) -> str:
         return str(self.sandbox.place_order([{"sku": sku, "quantity": quantity}])["admin_graphql_api_id"])
 
-    def corrupt(self, sku: str) -> str:
+    def corrupt(self, sku: str) -> frozenset[str]:
         self.sandbox.faults.corrupt_ids = {sku}
         variant = next(v for v in self.sandbox.state()["variants"] if v["sku"] == sku)
-        return f"gid://shopify/ProductVariant/{variant['id']}"
+        return frozenset({f"gid://shopify/ProductVariant/{variant['id']}"})
 
     def inject(self, status: int, retry_after: float = 0) -> None:
         self.sandbox.faults.next(status, retry_after=retry_after)
@@ -121,7 +126,9 @@ def harness(shopify_sandbox: Any, fast_policy: HttpPolicy) -> Iterator[ShopifyHa
 
 
 class TestShopifyContract(ConnectorContract):
-    """The shared connector contract, on the Shopify simulator."""
+    """The shared connector contract, on the simulator registered for shopify (the suite's own harness)."""
+
+    platform = "shopify"
 
 
 # -- registry, health -------------------------------------------------------------------------
@@ -150,7 +157,7 @@ def test_stale_compare_returns_the_observed_quantity_and_the_rest_is_applied(har
     first, second = list(connector.listings())[:2]
     harness.place_order(first.sku or "", 1)          # the channel moved under the hub: 20 → 19
     results = connector.set_stock([stock_update(first, 11, compare=True), stock_update(second, 12, compare=True)])
-    assert results[0].stale and results[0].observed_quantity == 19 and not results[0].ok
+    assert (results[0].status is WriteStatus.STALE) and results[0].observed_quantity == 19 and not results[0].ok
     assert results[1].ok and results[1].quantity == 12
     assert harness.channel_quantity(first.sku or "") == 19
     assert harness.channel_quantity(second.sku or "") == 12
@@ -163,7 +170,29 @@ def test_stale_is_reported_even_when_the_channel_already_shows_the_wanted_value(
     listing = next(iter(connector.listings()))
     harness.sandbox.set_stock(listing.sku, quantity=14)
     [result] = connector.set_stock([stock_update(listing, 14, compare=True)])
-    assert not result.ok and result.stale and result.observed_quantity == 14
+    assert not result.ok and (result.status is WriteStatus.STALE) and result.observed_quantity == 14
+
+
+def test_publishing_zero_over_an_oversold_level_never_raises_on_hand(harness: ShopifyHarness) -> None:
+    # Setting `available` to 0 where the channel committed more than it holds would raise on_hand to
+    # the committed count (stock that does not exist); the level already sells nothing, so no write.
+    connector = harness.make_connector()
+    first, second = list(connector.listings())[:2]
+    for listing in (first, second):
+        harness.sandbox.store.variant_by_sku(listing.sku).inventory_policy = "CONTINUE"
+        harness.place_order(listing.sku or "", 25)  # 20 on hand, 25 committed: available -5
+    compared = stock_update(first, 0, compare=False)
+    results = connector.set_stock([StockUpdate(**{**compared.__dict__, "compare_quantity": -5}),
+                                   stock_update(second, 0, compare=False)])
+    assert [(r.ok, r.quantity) for r in results] == [(True, -5), (True, -5)]
+    for listing in (first, second):
+        [level] = harness.sandbox.quantities(listing.sku or "").values()
+        assert level == {"available": -5, "on_hand": 20, "committed": 25}
+    later_update = stock_update(first, 3, compare=False)  # stock came in: 3 to sell, compared with -5
+    [later] = connector.set_stock([StockUpdate(**{**later_update.__dict__, "compare_quantity": -5})])
+    assert later.ok
+    [level] = harness.sandbox.quantities(first.sku or "").values()
+    assert level == {"available": 3, "on_hand": 28, "committed": 25}
 
 
 def test_per_item_errors_are_reported_per_item(harness: ShopifyHarness) -> None:
@@ -174,9 +203,9 @@ def test_per_item_errors_are_reported_per_item(harness: ShopifyHarness) -> None:
     no_item = StockUpdate("no-item", "gid://shopify/ProductVariant/2", "gid://shopify/Product/2", None, None, 3)
     results = connector.set_stock([unknown, stock_update(good, 16, compare=False), no_item])
     assert [r.listing_ref for r in results] == ["ghost", good.sku, "no-item"]
-    assert not results[0].ok and "INVALID_INVENTORY_ITEM" in (results[0].error or "")
+    assert not results[0].ok and "INVALID_INVENTORY_ITEM" in (results[0].reason or "")
     assert results[1].ok and harness.channel_quantity(good.sku or "") == 16
-    assert not results[2].ok and "no inventory item" in (results[2].error or "")
+    assert not results[2].ok and "no inventory item" in (results[2].reason or "")
 
 
 class LoseFirstAnswer(httpx.BaseTransport):
@@ -234,6 +263,40 @@ def test_a_throttled_answer_waits_for_the_deficit_and_retries(harness: ShopifyHa
     connector = harness.make_connector()
     assert connector.currency() == "EUR"
     assert harness.sandbox.request_counts()["throttled"] == 1
+
+
+def test_the_stock_location_and_currency_are_read_once_per_process(harness: ShopifyHarness) -> None:
+    variant = harness.sandbox.state()["variants"][0]
+    update = StockUpdate(variant["sku"], variant["id"], variant["product_id"],
+                         f"gid://shopify/InventoryItem/{variant['inventory_item_id']}", None, 9, None)
+    for quantity in (9, 8, 7):   # three pushes, each by a new connector as each job makes one
+        connector = harness.make_connector()
+        [result] = connector.set_stock([replace(update, quantity=quantity)])
+        assert result.ok and connector.currency() == "EUR"
+    operations = harness.sandbox.request_counts()["by_operation"]
+    assert operations.get("Locations") == 1 and operations.get("Health") == 1
+    assert harness.channel_quantity(variant["sku"]) == 7
+
+
+def test_an_order_poll_starts_with_a_small_page_and_grows_while_pages_are_full(harness: ShopifyHarness) -> None:
+    skus = sorted(harness.catalogue_skus)
+    for n in range(9):
+        harness.place_order(skus[n % len(skus)], 1)
+    total = len(harness.sandbox.state()["orders"])
+    harness.sandbox.reset_counters()
+    connector = harness.make_connector(page_size="250")
+    orders = [o for o in connector.order_stream() if isinstance(o, canonical.Order)]
+    assert len(orders) == total
+    sizes, read = [], 0
+    while read < total or not sizes:
+        sizes.append(min(POLL_FIRST_PAGE * 2 ** len(sizes), connector._page(queries.ORDERS, {
+            "linesFirst": LINES_INLINE, "refundLinesFirst": REFUND_LINES_INLINE})))
+        read += sizes[-1]
+    counts = harness.sandbox.request_counts()
+    assert counts["by_operation"]["Orders"] == len(sizes)
+    first_page = estimate_cost(queries.ORDERS, {"first": POLL_FIRST_PAGE, "linesFirst": LINES_INLINE,
+                                                "refundLinesFirst": REFUND_LINES_INLINE})
+    assert first_page < 300   # the largest page would request ~1,000 points for a poll that finds a few
 
 
 def test_every_read_document_fits_shopifys_cost_limit_at_the_page_sizes_used() -> None:
@@ -299,12 +362,12 @@ def test_webhook_signature_is_verified_and_a_forgery_rejected(harness: ShopifyHa
     body = json.dumps({"id": 1, "name": "#1001"}).encode()
     headers = {"X-Shopify-Hmac-Sha256": signed(body, harness.sandbox.client_secret),
                "X-Shopify-Topic": "orders/create", "X-Shopify-Event-Id": "evt-1"}
-    event = connector.verify_webhook(headers, body)
+    event = verified(connector, headers, body)
     assert (event.event_id, event.topic, event.payload["id"]) == ("evt-1", "orders/create", 1)
     with pytest.raises(AuthFailed):
-        connector.verify_webhook(headers, body.replace(b"1001", b"1002"))
+        verified(connector, headers, body.replace(b"1001", b"1002"))
     with pytest.raises(AuthFailed):
-        connector.verify_webhook({**headers, "X-Shopify-Hmac-Sha256": signed(body, "not-the-secret")}, body)
+        verified(connector, {**headers, "X-Shopify-Hmac-Sha256": signed(body, "not-the-secret")}, body)
 
 
 @pytest.fixture
@@ -334,7 +397,7 @@ def test_webhooks_are_registered_once_and_real_deliveries_verify(harness: Shopif
     assert {s.external_id for s in connector.register_webhooks(url)} == {s.external_id for s in subscribed}
     harness.place_order(sorted(harness.catalogue_skus)[0], 1)
     harness.sandbox.webhooks.flush()
-    events = [connector.verify_webhook(headers, body) for headers, body in got]
+    events = [verified(connector, headers, body) for headers, body in got]
     assert "orders/create" in {e.topic for e in events}
     for subscription in subscribed:
         connector.delete_webhook(subscription.external_id)
@@ -487,3 +550,18 @@ def test_a_fulfillment_without_tracking_is_an_error_naming_its_gid() -> None:
     with pytest.raises(CanonicalError) as bad_quantity:
         normalise.shipment(order, fulfillment, [{**lines[0], "quantity": 0}])
     assert "gid://shopify/Fulfillment/3" in str(bad_quantity.value)
+
+
+def verified(connector: Connector, headers: Mapping[str, str], body: bytes) -> ChannelEvent:
+    """The one event of a delivery, as the webhook server hands it to the connector."""
+    [event] = connector.verify_webhook(WebhookRequest("POST", headers, {}, body))
+    return event
+
+
+def stock_update(listing: Listing, quantity: int, *, compare: bool) -> StockUpdate:
+    """A Shopify write of `quantity`, compared with the listing's read quantity when `compare`."""
+    return StockUpdate(listing_ref=listing.sku or "", external_variant_id=listing.external_variant_id,
+                       external_product_id=listing.external_product_id,
+                       external_inventory_item_id=listing.external_inventory_item_id,
+                       location_external_id=None, quantity=quantity,
+                       compare_quantity=listing.quantity if compare else None)

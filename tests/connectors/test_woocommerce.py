@@ -1,7 +1,7 @@
 """The WooCommerce connector over real HTTP against the WooCommerce simulator on loopback.
 
-`TestWooCommerceContract` runs the shared connector contract (tests/connectors/contract.py)
-through `WooCommerceHarness`; the other tests are WooCommerce specifics: batch splitting and
+`TestWooCommerceContract` runs the shared connector contract (connectors.testing) on the registered
+simulator; the other tests (through `WooCommerceHarness`) are WooCommerce specifics: batch splitting and
 per-item errors, shipment tracking vs. order-note fallback, listings writes, the request limit,
 and webhook signatures on real deliveries.
 """
@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,15 +24,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from canonical import CanonicalError, Money, OrderStatus, ProductStatus
-from connectors.base import AccountConfig, Capability, ShipmentPush, StockUpdate, connector_class
-from connectors.errors import AuthFailed, Rejected
+from connectors.base import AccountConfig, Capability, Connector, ShipmentPush, connector_class
+from connectors.budget import RedisBudgets
+from connectors.errors import AuthFailed, RateLimited, Rejected
+from connectors.events import ChannelEvent, WebhookRequest
 from connectors.http import HttpPolicy
+from connectors.stock import StockUpdate
+from connectors.testing import ConnectorContract
 from connectors.woocommerce import WooCommerceConnector, normalise
 from connectors.woocommerce.webhooks import signature
 from sandbox.catalogue import SeedSpec
 from sandbox.runtime import ServerThread
 from sandbox.woocommerce import WooCommerceSandbox
-from tests.connectors.contract import ConnectorContract
 
 WEBHOOK_SECRET = "whsec-test-1"
 # 5 variable products of 2 variations + 2 simple products: 7 parents, 2 pages of 4.
@@ -48,14 +53,15 @@ class WooCommerceHarness:
     made: list[WooCommerceConnector] = field(default_factory=list)
     catalogue_skus: frozenset[str] = frozenset()
     page_size: int = PAGE_SIZE
+    simulator: Any = None
 
-    def make_connector(self, **options: str) -> WooCommerceConnector:
+    def make_connector(self, transport: httpx.BaseTransport | None = None, **options: str) -> WooCommerceConnector:
         secrets = {"consumer_key": self.sandbox.consumer_key, "consumer_secret": self.sandbox.consumer_secret,
                    "webhook_secret": WEBHOOK_SECRET}
         secrets.update({k: options.pop(k) for k in list(options) if k in secrets})
         account = AccountConfig("woo-test", "woocommerce",
                                 {"url": self.sandbox.url, "page_size": str(self.page_size), **options}, secrets)
-        connector = WooCommerceConnector(account, policy=self.policy)
+        connector = WooCommerceConnector(account, policy=self.policy, transport=transport)
         self.made.append(connector)
         return connector
 
@@ -70,11 +76,11 @@ class WooCommerceHarness:
     def place_order(self, sku: str, quantity: int) -> str:
         return str(self.sandbox.place_order([{"sku": sku, "quantity": quantity}])["id"])
 
-    def corrupt(self, sku: str) -> str:
+    def corrupt(self, sku: str) -> frozenset[str]:
         """The product or variation holding `sku` is served malformed; its id is the one to name."""
         record_id = str(self.sandbox.store.by_sku(sku).id)
         self.sandbox.faults.corrupt_ids.add(record_id)
-        return record_id
+        return frozenset({record_id})
 
     def corrupt_id(self, record_id: str) -> None:
         self.sandbox.faults.corrupt_ids.add(record_id)
@@ -132,17 +138,19 @@ def harness(woocommerce_sandbox: WooCommerceSandbox, fast_policy: HttpPolicy) ->
 
 
 class TestWooCommerceContract(ConnectorContract):
-    """The shared connector contract against the WooCommerce simulator."""
+    """The shared connector contract, on the simulator registered for woocommerce (the suite's own harness)."""
+
+    platform = "woocommerce"
 
 
 # ---- WooCommerce basics beyond the contract -----------------------------------------------------
 def test_registered_under_its_entry_point() -> None:
     assert connector_class("woocommerce") is WooCommerceConnector
     assert {Capability.READ_CATALOG, Capability.READ_STOCK, Capability.READ_ORDERS, Capability.READ_SHIPMENTS,
-            Capability.WRITE_STOCK, Capability.WRITE_LISTINGS, Capability.WRITE_SHIPMENTS, Capability.WEBHOOKS} == \
-        WooCommerceConnector.capabilities
+            Capability.WRITE_STOCK, Capability.WRITE_LISTINGS, Capability.WRITE_SHIPMENTS, Capability.WEBHOOKS,
+            Capability.REGISTER_WEBHOOKS} == WooCommerceConnector.capabilities
     assert {o.name for o in WooCommerceConnector.options if o.required} == {"url", "consumer_key", "consumer_secret"}
-    assert (WooCommerceConnector.stock_batch_size, WooCommerceConnector.supports_compare_and_swap) == (100, False)
+    assert (WooCommerceConnector.stock_batch_size, WooCommerceConnector.stock_write_mode) == (100, "absolute")
 
 
 def test_health_names_store_and_currency(harness: WooCommerceHarness) -> None:
@@ -153,7 +161,7 @@ def test_health_names_store_and_currency(harness: WooCommerceHarness) -> None:
 def test_health_reports_the_platforms_own_message(harness: WooCommerceHarness) -> None:
     health = harness.bad_credentials_connector().health()
     assert not health.ok
-    assert "Consumer secret is invalid." in health.detail and "cs_wrong" not in health.detail
+    assert "Invalid signature - provided signature does not match." in health.detail and "cs_wrong" not in health.detail
 
 
 def test_listings_products_and_stock_levels(harness: WooCommerceHarness) -> None:
@@ -189,6 +197,31 @@ def test_cancelled_and_refunded_orders(harness: WooCommerceHarness) -> None:
     assert connector.order(cancelled).status is OrderStatus.CANCELLED
     order = connector.order(refunded)
     assert order.status is OrderStatus.REFUNDED and len(order.refunds) == 1
+
+
+class NoRefundsRoute(httpx.BaseTransport):
+    """A store whose REST API lost its refunds route (a plugin, a proxy): everything else is real."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/refunds"):
+            return httpx.Response(404, json={"code": "rest_no_route", "data": {"status": 404},
+                                             "message": "No route was found matching the URL and request method."})
+        return self.inner.handle_request(request)
+
+
+def test_partial_refund_lines_are_read_and_a_store_without_them_is_an_error(harness: WooCommerceHarness) -> None:
+    connector = harness.make_connector()
+    order_id = harness.place_order("MS-0003-1", 2)
+    harness.sandbox.refund_order(int(order_id), lines=[{"sku": "MS-0003-1", "quantity": 1}], restock=False)
+    order = connector.order(order_id)
+    [refund] = order.refunds
+    assert [(item.line_external_id, item.quantity) for item in refund.lines] == [(order.lines[0].external_id, 1)]
+    blind = harness.make_connector(transport=NoRefundsRoute())
+    with pytest.raises(Rejected, match="refunded lines cannot be read"):
+        blind.order(order_id)
 
 
 def test_bad_numeric_options_are_refused(harness: WooCommerceHarness) -> None:
@@ -262,7 +295,7 @@ def test_one_bad_item_in_a_batch_is_reported_on_its_own(harness: WooCommerceHarn
     updates = [StockUpdate(x.sku or "", x.external_variant_id, x.external_product_id, None, None, 4) for x in good]
     updates.insert(1, StockUpdate("ghost", "999999", "999999", None, None, 4))
     results = {r.listing_ref: r for r in connector.set_stock(updates)}
-    assert not results["ghost"].ok and "Invalid ID" in (results["ghost"].error or "")
+    assert not results["ghost"].ok and "Invalid ID" in (results["ghost"].reason or "")
     assert all(results[x.sku or ""].ok for x in good)
     assert {harness.quantity(x.sku or "") for x in good} == {4}
 
@@ -347,6 +380,32 @@ def test_request_limit_keeps_the_store_from_throttling(harness: WooCommerceHarne
         harness.sandbox.sim.options.request_limit = None
 
 
+def test_without_request_limit_the_hub_sets_no_rate_of_its_own(harness: WooCommerceHarness) -> None:
+    connector = harness.make_connector()
+    started = time.monotonic()
+    for _ in range(3000):   # a bucket of 1,000 refilled at 50/s would hold these back for 40 s
+        connector.budget().reserve(1)
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_429_pauses_every_worker_of_the_account_even_without_a_limit(harness: WooCommerceHarness,
+                                                                       redis_client: Any) -> None:
+    account = harness.make_connector().account
+    budgets = RedisBudgets(redis_client, f"woo-pause-{time.time_ns()}")
+    once = HttpPolicy(max_attempts=1)
+    first, other = (WooCommerceConnector(account, policy=once, budgets=budgets) for _ in range(2))
+    harness.made += [first, other]
+    harness.inject(429, retry_after=1.0)
+    with pytest.raises(RateLimited):
+        first.currency()
+    started = time.monotonic()
+    other.budget().reserve(1)          # another worker waits out the pause the store asked for
+    assert time.monotonic() - started >= 0.8
+    started = time.monotonic()
+    other.budget().reserve(1)          # and nothing after it
+    assert time.monotonic() - started < 0.5
+
+
 # ---- webhooks ------------------------------------------------------------------------------------
 class Receiver:
     """A real HTTP endpoint on loopback that records webhook deliveries."""
@@ -392,22 +451,23 @@ def test_a_real_delivery_verifies_and_a_forged_one_does_not(harness: WooCommerce
     harness.sandbox.flush_webhooks()
     assert receiver.arrived.wait(5)
     headers, body = next((h, b) for h, b in receiver.received if h.get("x-wc-webhook-topic") == "order.created")
-    event = connector.verify_webhook(headers, body)
+    event = verified(connector, headers, body)
     assert event.topic == "order.created" and str(event.payload["id"]) == order_id
     assert event.event_id == f"{headers['x-wc-webhook-delivery-id']}:order:{order_id}"
 
     with pytest.raises(AuthFailed):
-        connector.verify_webhook(headers, body.replace(b'"processing"', b'"cancelled"'))
+        verified(connector, headers, body.replace(b'"processing"', b'"cancelled"'))
     with pytest.raises(AuthFailed):
-        connector.verify_webhook({**headers, "x-wc-webhook-signature": signature(body, "guessed")}, body)
+        verified(connector, {**headers, "x-wc-webhook-signature": signature(body, "guessed")}, body)
     with pytest.raises(AuthFailed):
-        connector.verify_webhook({k: v for k, v in headers.items() if k != "x-wc-webhook-signature"}, body)
+        verified(connector, {k: v for k, v in headers.items() if k != "x-wc-webhook-signature"}, body)
 
 
 def test_the_creation_ping_is_acknowledged(harness: WooCommerceHarness) -> None:
-    event = harness.make_connector().verify_webhook({"content-type": "application/x-www-form-urlencoded"},
-                                               b"webhook_id=12")
+    connector = harness.make_connector()
+    event = verified(connector, {"content-type": "application/x-www-form-urlencoded"}, b"webhook_id=12")
     assert (event.topic, event.event_id, event.payload) == ("ping", "ping:12", {"webhook_id": 12})
+    assert connector.event_subject(event) is None  # about nothing: stored, never processed
 
 
 # ---- shipments read back (a fulfilment source) --------------------------------------------------
@@ -454,3 +514,9 @@ def test_a_tracking_date_is_read_as_a_date_or_a_timestamp() -> None:
     with pytest.raises(CanonicalError) as failure:
         normalise.shipment(order, {**entry, "date_shipped": "soon"}, account="w")
     assert failure.value.field == "date_shipped" and "order 5" in str(failure.value)
+
+
+def verified(connector: Connector, headers: Mapping[str, str], body: bytes) -> ChannelEvent:
+    """The one event of a delivery, as the webhook server hands it to the connector."""
+    [event] = connector.verify_webhook(WebhookRequest("POST", headers, {}, body))
+    return event

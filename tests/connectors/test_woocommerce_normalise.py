@@ -1,4 +1,5 @@
-"""WooCommerce normalise functions against every documented REST v3 example in shared/data/woocommerce.
+"""WooCommerce normalise functions against every documented REST v3 example shipped with the simulator
+(sandbox/woocommerce/documented_examples).
 
 Each example that holds products, variations or orders must become canonical records with the
 right SKUs, quantities, Money (Decimal + currency) and UTC times; malformed payloads raise a
@@ -8,24 +9,19 @@ CanonicalError naming the record id and the field.
 from __future__ import annotations
 
 import copy
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from canonical import CanonicalError, Money, OrderStatus, ProductStatus
 from connectors.woocommerce import normalise, writers
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "woocommerce"
-if not DATA.is_dir():  # the tree may sit elsewhere than /work/main
-    DATA = Path("/work/shared/data/woocommerce")
+from sandbox.woocommerce.examples import documented_example, documented_example_names
 
 
 def load(name: str) -> Any:
-    return json.loads((DATA / name).read_text())
+    return documented_example(name)
 
 
 def usd(amount: str) -> Money:
@@ -37,12 +33,12 @@ def utc(year: int, month: int, day: int, hour: int, minute: int, second: int) ->
 
 
 def test_every_catalogue_and_order_example_is_covered() -> None:
-    """A new example file in the shared folder must get its own test here."""
+    """A new documented example must get its own test here."""
     covered = {"product_retrieve.json", "product_variable_create_response.json", "products_list.json",
                "products_batch_response.json", "product_variation_retrieve.json", "product_variations_list.json",
                "product_variations_batch_response.json", "order_retrieve.json", "orders_list.json",
-               "orders_batch_response.json", "webhook_retrieve.json"}
-    assert {p.name for p in DATA.glob("*.json")} == covered
+               "orders_batch_response.json", "webhook_retrieve.json", "order_refunds_list.json"}
+    assert documented_example_names() == covered
 
 
 # ---- products ------------------------------------------------------------------------------------
@@ -294,3 +290,15 @@ def test_webhook_retrieve() -> None:
     hook = subscription(load("webhook_retrieve.json"))
     raw = load("webhook_retrieve.json")
     assert (hook.external_id, hook.topic, hook.url) == (str(raw["id"]), raw["topic"], raw["delivery_url"])
+
+
+# ---- refunds -------------------------------------------------------------------------------------
+def test_order_refunds_list() -> None:
+    amount_only, with_line = load("order_refunds_list.json")
+    lines = [{"id": 311, "product_id": 87, "variation_id": 0}]
+    where = "woocommerce order 723"
+    plain = normalise.refund(amount_only, lines, where=where, currency="USD")
+    assert plain.external_id == "726" and plain.lines == () and plain.amount == Money.parse("10.00", "USD")
+    refund = normalise.refund(with_line, lines, where=where, currency="USD")
+    assert [(item.line_external_id, item.quantity, item.restock) for item in refund.lines] == [("311", 1, False)]
+    assert refund.amount == Money.parse("9.00", "USD")

@@ -10,8 +10,8 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -20,11 +20,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from connectors.woocommerce.oauth import WooCommerceOAuth1
 from sandbox.catalogue import SeedSpec
 from sandbox.runtime import ServerThread
 from sandbox.woocommerce import WooCommerceSandbox
+from sandbox.woocommerce.examples import documented_example
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "woocommerce"
 LOCAL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 
 
@@ -37,13 +38,12 @@ def woo() -> Iterator[WooCommerceSandbox]:
 
 @pytest.fixture
 def api(woo: WooCommerceSandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{woo.url}/wp-json/wc/v3", auth=(woo.consumer_key, woo.consumer_secret),
-                      timeout=10) as client:
+    with httpx.Client(base_url=f"{woo.url}/wp-json/wc/v3", auth=signed(woo), timeout=10) as client:
         yield client
 
 
 def example(name: str) -> Any:
-    return json.loads((EXAMPLES / name).read_text())
+    return documented_example(name)
 
 
 def kind(value: Any) -> str:
@@ -122,21 +122,92 @@ def test_a_variation_id_is_served_by_the_products_route_as_type_variation(api) -
 
 
 # ---- auth and errors ---------------------------------------------------------------------------
-def test_auth_by_basic_or_query_string_and_woocommerce_refusals(woo) -> None:
-    products = f"{woo.url}/wp-json/wc/v3/products"
-    assert httpx.get(products, auth=(woo.consumer_key, woo.consumer_secret)).status_code == 200
-    query = {"consumer_key": woo.consumer_key, "consumer_secret": woo.consumer_secret}
-    assert httpx.get(products, params=query).status_code == 200
+def signed(woo: WooCommerceSandbox, method: str = "HMAC-SHA256", **kwargs: Any) -> WooCommerceOAuth1:
+    return WooCommerceOAuth1(woo.consumer_key, woo.consumer_secret, signature_method=method, **kwargs)
 
-    anonymous = httpx.get(products)
-    assert anonymous.status_code == 401
-    assert anonymous.json() == {"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot list resources.",
-                                "data": {"status": 401}}
-    wrong_key = httpx.get(products, auth=("ck_nope", woo.consumer_secret))
-    assert (wrong_key.status_code, wrong_key.json()["code"]) == (401, "woocommerce_rest_authentication_error")
-    wrong_secret = httpx.get(products, params={**query, "consumer_secret": "cs_nope"})
-    assert wrong_secret.json()["message"] == "Consumer secret is invalid."
-    assert httpx.put(f"{products}/1", json={}).json()["code"] == "woocommerce_rest_cannot_edit"
+
+def refusal(response: httpx.Response) -> tuple[int, str, str]:
+    body = response.json()
+    return response.status_code, body["code"], body["message"]
+
+
+def test_over_plain_http_basic_and_query_keys_are_not_authentication(woo) -> None:
+    products = f"{woo.url}/wp-json/wc/v3/products"
+    cannot_list = (401, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
+    assert refusal(httpx.get(products)) == cannot_list
+    assert refusal(httpx.get(products, auth=(woo.consumer_key, woo.consumer_secret))) == cannot_list
+    query = {"consumer_key": woo.consumer_key, "consumer_secret": woo.consumer_secret}
+    assert refusal(httpx.get(products, params=query)) == cannot_list
+    assert httpx.get(products).json()["data"] == {"status": 401}
+
+
+def test_behind_a_tls_proxy_basic_and_query_keys_work(woo) -> None:
+    products = f"{woo.url}/wp-json/wc/v3/products"
+    https = {"X-Forwarded-Proto": "https"}  # what a TLS-terminating proxy on loopback adds
+    assert httpx.get(products, headers=https, auth=(woo.consumer_key, woo.consumer_secret)).status_code == 200
+    query = {"consumer_key": woo.consumer_key, "consumer_secret": woo.consumer_secret}
+    assert httpx.get(products, headers=https, params=query).status_code == 200
+    assert refusal(httpx.get(products, headers=https, auth=(woo.consumer_key, "cs_wrong"))) == (
+        401, "woocommerce_rest_authentication_error", "Consumer secret is invalid.")
+
+
+@pytest.mark.parametrize("method", ["HMAC-SHA1", "HMAC-SHA256"])
+def test_oauth_signed_requests_are_served_over_http(woo, method) -> None:
+    with httpx.Client(base_url=f"{woo.url}/wp-json/wc/v3", auth=signed(woo, method)) as client:
+        listed = client.get("/products", params={"per_page": 2, "orderby": "id", "after": "2001-01-01T00:00:00"})
+        assert listed.status_code == 200 and len(listed.json()) == 2
+        product_id = listed.json()[0]["id"]
+        updated = client.put(f"/products/{product_id}", json={"name": "Renamed & signed"})
+        assert (updated.status_code, updated.json()["name"]) == (200, "Renamed & signed")
+
+    # A form body's fields are signed parameters too (WooCommerce merges $_POST into them).
+    request = httpx.Request("POST", f"{woo.url}/wp-json/wc/v3/products/{product_id}", data={"regular_price": "9.99"})
+    url = next(signed(woo, method).auth_flow(request)).url
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    changed = httpx.post(url, content="regular_price=0.01", headers=form)
+    assert refusal(changed)[2] == "Invalid signature - provided signature does not match."
+    assert httpx.post(url, content="regular_price=9.99", headers=form).status_code != 401
+
+
+def test_oauth_parameters_in_an_authorization_header_are_read(woo) -> None:
+    request = httpx.Request("GET", f"{woo.url}/wp-json/wc/v3/products")
+    flow = signed(woo).auth_flow(request)
+    query = dict(httpx.QueryParams(next(flow).url.query.decode()))
+    header = "OAuth " + ", ".join(f'{name}="{quote(value, safe="")}"' for name, value in query.items())
+    assert httpx.get(f"{woo.url}/wp-json/wc/v3/products", headers={"Authorization": header}).status_code == 200
+
+
+def test_oauth_refusals_are_woocommerce_s(woo) -> None:
+    products = f"{woo.url}/wp-json/wc/v3/products"
+    error = "woocommerce_rest_authentication_error"
+
+    signed_url = next(signed(woo).auth_flow(httpx.Request("GET", products, params={"per_page": 5}))).url
+    tampered_url = signed_url.copy_set_param("per_page", "99")
+    assert refusal(httpx.get(tampered_url)) == (401, error, "Invalid signature - provided signature does not match.")
+    assert httpx.get(signed_url).status_code == 200
+    assert refusal(httpx.get(signed_url)) == (401, error, "Invalid nonce - nonce has already been used.")
+
+    stale = signed(woo, clock=lambda: time.time() - 16 * 60)
+    assert refusal(httpx.get(products, auth=stale)) == (401, error, "Invalid timestamp.")
+    late_but_inside = signed(woo, clock=lambda: time.time() - 14 * 60)
+    assert httpx.get(products, auth=late_but_inside).status_code == 200
+    future = signed(woo, clock=lambda: time.time() + 16 * 60)
+    assert refusal(httpx.get(products, auth=future)) == (401, error, "Invalid timestamp.")
+
+    other_secret = WooCommerceOAuth1(woo.consumer_key, "cs_not_the_one")
+    mismatch = (401, error, "Invalid signature - provided signature does not match.")
+    assert refusal(httpx.get(products, auth=other_secret)) == mismatch
+    unknown_key = WooCommerceOAuth1("ck_unknown", woo.consumer_secret)
+    assert refusal(httpx.get(products, auth=unknown_key)) == (401, error, "Consumer key is invalid.")
+
+    plaintext = dict(httpx.QueryParams(signed_url.query.decode())) | {"oauth_signature_method": "PLAINTEXT",
+                                                                       "oauth_nonce": "fresh-1"}
+    assert refusal(httpx.get(products, params=plaintext)) == (
+        401, error, "Invalid signature - signature method is invalid.")
+    partial = {"oauth_consumer_key": woo.consumer_key, "oauth_nonce": "n-2"}
+    assert refusal(httpx.get(products, params=partial)) == (
+        401, "woocommerce_rest_authentication_missing_parameter",
+        "Missing OAuth parameters oauth_timestamp, oauth_signature, oauth_signature_method")
 
 
 def test_unknown_ids_routes_and_params_answer_in_wordpress_shape(api) -> None:
@@ -159,7 +230,7 @@ def test_pagination_headers_links_and_the_per_page_ceiling(woo, api) -> None:
     assert len(page.json()) == 10
     links = {rel: url for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', page.headers["Link"])}
     assert set(links) == {"prev", "next"}
-    last = httpx.get(links["next"], auth=(woo.consumer_key, woo.consumer_secret))
+    last = httpx.get(links["next"], auth=signed(woo))
     assert len(last.json()) == 5 and 'rel="next"' not in last.headers["Link"]
     seen = {p["id"] for p in api.get("/products", params={"per_page": 100}).json()}
     assert len(seen) == 25
@@ -190,7 +261,8 @@ def test_batch_item_error_leaves_the_other_items_applied(woo, api) -> None:
     assert body["update"][1]["id"] == 999999
     assert body["update"][1]["error"]["code"] == "woocommerce_rest_product_invalid_id"
     assert woo.stock("SOLO-1") == 7
-    assert [(w["sku"], w["after"], w["source"]) for w in woo.writes.entries()] == [("SOLO-1", 7, "batch")]
+    assert [(w["sku"], w["available"], w["source"], w["via"]) for w in woo.writes.entries()] == [("SOLO-1", 7, "api",
+                                                                                                 "batch")]
 
 
 def test_variation_batch_sets_stock_and_derives_stock_status(woo, api) -> None:
@@ -223,8 +295,7 @@ def test_buyer_order_reduces_stock_and_cancel_restores_it(woo, api) -> None:
     second = woo.place_order([{"sku": "MS-0001-2", "quantity": 4}])
     assert api.put(f"/orders/{second['id']}", json={"status": "cancelled"}).json()["status"] == "cancelled"
     assert woo.stock("MS-0001-2") == 20
-    sources = [w["source"] for w in woo.writes.entries()]
-    assert sources == ["order", "cancel", "order", "cancel"]
+    assert [(w["source"], w["via"]) for w in woo.writes.entries()] == [("buyer", "order"), ("buyer", "cancel")] * 2
 
 
 def test_refund_with_restock_puts_the_refunded_quantity_back(woo) -> None:
@@ -274,7 +345,7 @@ def test_order_notes_are_listed_newest_first(woo, api) -> None:
 def test_shipment_tracking_route_exists_only_when_the_extension_is_on(woo) -> None:
     order = woo.place_order([{"sku": "SOLO-1", "quantity": 1}])
     url = f"{woo.url}/wp-json/wc-shipment-tracking/v3/orders/{order['id']}/shipment-trackings"
-    auth = (woo.consumer_key, woo.consumer_secret)
+    auth = signed(woo)
     created = httpx.post(url, auth=auth, json={"custom_tracking_provider": "Local Courier",
                                                "custom_tracking_link": "https://courier.example/t/%1$s",
                                                "tracking_number": "TRK1", "date_shipped": "2024-05-02"})
@@ -405,3 +476,22 @@ def test_delete_moves_to_trash_and_force_removes(api) -> None:
     assert solo["id"] not in {p["id"] for p in api.get("/products").json()}
     assert api.delete(f"/products/{solo['id']}", params={"force": "true"}).status_code == 200
     assert api.get(f"/products/{solo['id']}").status_code == 404
+
+
+def test_order_refunds_route_lists_refund_lines_as_documented(woo, api) -> None:
+    order = woo.place_order([{"sku": "MS-0001-1", "quantity": 3}, {"sku": "SOLO-1", "quantity": 1}])
+    woo.refund_order(order["id"], lines=[{"sku": "MS-0001-1", "quantity": 2}], restock=False)
+    listed = api.get(f"/orders/{order['id']}/refunds")
+    assert listed.status_code == 200 and listed.headers["X-WP-Total"] == "1"
+    [refund] = listed.json()
+    documented = example("order_refunds_list.json")[1]
+    assert_same_shape(refund, documented, nullable=set())
+    [item] = refund["line_items"]
+    assert_same_shape(item, documented["line_items"][0], nullable=set())
+    ordered = next(line for line in order["line_items"] if line["sku"] == "MS-0001-1")
+    assert item["quantity"] == -2 and item["meta_data"][0] == {"id": item["meta_data"][0]["id"],
+                                                               "key": "_refunded_item_id", "value": str(ordered["id"])}
+    assert refund["amount"] == f"{2 * ordered['price']:.2f}"
+    assert api.get(f"/orders/{order['id']}/refunds/{refund['id']}").json() == refund
+    missing = api.get(f"/orders/{order['id']}/refunds/999999")
+    assert missing.status_code == 404 and missing.json()["code"] == "woocommerce_rest_invalid_id"

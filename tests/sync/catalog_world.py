@@ -22,8 +22,8 @@ from sandbox.catalogue import SeedSpec, gtin13
 from sandbox.shopify import ShopifySandbox
 from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
-from sync.accounts import add_account, get_account
-from sync.context import Hub
+from sync.hub.accounts import add_account, get_account
+from sync.hub.context import Hub
 
 WOO_SPEC = SeedSpec(products=3, variants=2)
 SHOP_SPEC = SeedSpec(products=3, variants=2, extra=({"sku": "LOCAL-ONLY", "title": "Local only", "price": "4.50"},

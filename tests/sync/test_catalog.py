@@ -10,10 +10,11 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
+from connectors.woocommerce.oauth import WooCommerceOAuth1
 from sandbox.catalogue import gtin13
 from store import tables
-from sync.catalog import enqueue_refresh, import_catalog, refresh_listings
-from sync.queues import queue
+from sync.catalog.importing import enqueue_refresh, import_catalog, refresh_listings
+from sync.hub.queues import queue
 from tests.sync.catalog_world import World, sandboxes_fixture, world_fixture  # noqa: F401 - fixtures
 
 SKUS = [f"MS-000{p}-{v}" for p in (1, 2, 3) for v in (1, 2)]
@@ -89,7 +90,7 @@ def test_sku_changed_and_listing_deleted_keep_the_link_and_heal(world: World) ->
     world.edit("woo", "MS-0002-2", sku="MS-0002-2-NEW")
     product_id = world.channel_listing("woo", "MS-0001-1").external_product_id
     response = httpx.delete(f"{world.woo.url}/wp-json/wc/v3/products/{product_id}", params={"force": "true"},
-                            auth=(world.woo.consumer_key, world.woo.consumer_secret))
+                            auth=WooCommerceOAuth1(world.woo.consumer_key, world.woo.consumer_secret))
     assert response.status_code == 200
     counts = refresh_listings(world.hub, "woo")
     assert counts["deleted"] == 2

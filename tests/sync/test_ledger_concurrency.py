@@ -10,8 +10,8 @@ from sqlalchemy.exc import OperationalError
 
 from store import tables
 from store.db import Database
-from sync.ledger import Movement, apply_movement
-from sync.locations import hub_location
+from sync.stock.ledger import Movement, apply_movement
+from sync.stock.locations import hub_location
 
 PROCESSES = 4
 MOVEMENTS = 200

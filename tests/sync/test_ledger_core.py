@@ -5,8 +5,8 @@ from sqlalchemy import func, select
 
 from store import tables
 from store.db import Database
-from sync.ledger import Movement, apply_movement, level
-from sync.locations import account_hub_location_ids, channel_location, hub_location
+from sync.stock.ledger import Movement, apply_movement, level
+from sync.stock.locations import account_hub_location_ids, channel_location, hub_location
 
 
 def _variant(db: Database) -> tuple[int, int]:

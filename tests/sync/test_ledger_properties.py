@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from store import tables
 from store.db import Database
-from sync.ledger import Movement, apply_movement
-from sync.locations import hub_location
+from sync.stock.ledger import Movement, apply_movement
+from sync.stock.locations import hub_location
 
 _runs = itertools.count()
 

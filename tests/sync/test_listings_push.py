@@ -11,10 +11,10 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from store import tables
-from sync.catalog import import_catalog
-from sync.listings import push_listings
-from sync.queues import queue
-from sync.resolve import resolve
+from sync.catalog.importing import import_catalog
+from sync.catalog.push import push_listings
+from sync.conflicts.resolve import resolve
+from sync.hub.queues import queue
 from tests.sync.catalog_world import World, sandboxes_fixture, world_fixture  # noqa: F401 - fixtures
 
 

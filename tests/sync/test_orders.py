@@ -6,14 +6,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 import canonical
 from canonical import OrderStatus
 from store import tables
-from sync.context import Hub
-from sync.order_ingest import release_held_lines
-from sync.shipments import ShipmentError
+from sync.hub.context import Hub
+from sync.orders.ingest import release_held_lines
+from sync.orders.shipments import ShipmentError
+from sync.stock.change import StockChange
 from tests.sync.order_world import ingest, levels, order, ship, shop_fixture  # noqa: F401 - fixtures
 
 
@@ -26,6 +27,27 @@ def test_the_same_order_twice_commits_once(hub: Hub, shop: dict[str, Any]) -> No
         assert session.scalar(select(func.count()).select_from(tables.Order)) == 1
         stored = session.scalar(select(tables.Order))
         assert stored is not None and stored.customer_country == "FR"
+
+
+def test_an_unchanged_order_read_again_writes_nothing(hub: Hub, shop: dict[str, Any]) -> None:
+    ingest(hub, order())
+    writes: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writes.append(statement.split()[0] + " " + statement.split()[2 if statement.startswith("INSERT") else 1])
+
+    engine = hub.db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        again = ingest(hub, order())  # a poll's lookback or a stale check reads it again, unchanged
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert not again.created and not again.stale
+    assert [w for w in writes if "orders" in w or "movements" in w or "order_lines" in w] == [], writes
+    assert levels(hub, shop) == (10, 3)
+    changed = ingest(hub, order(OrderStatus.CANCELLED, minutes=1))  # a real change still goes through
+    assert not changed.stale and levels(hub, shop) == (10, 0)
 
 
 def test_an_older_update_is_ignored(hub: Hub, shop: dict[str, Any]) -> None:
@@ -137,8 +159,10 @@ def test_unmapped_line_is_held_then_released_when_linked(hub: Hub, shop: dict[st
         assert listing is not None
         listing.variant_id = shop["variants"]["A-2"]
         session.flush()
-        assert release_held_lines(session, listing_id) == 1
-        assert release_held_lines(session, listing_id) == 0
+        change = StockChange(session, hub.settings)
+        assert release_held_lines(change, listing_id) == 1
+        assert release_held_lines(change, listing_id) == 0
+        change.settle()
     assert levels(hub, shop, "A-2") == (10, 2)
     with hub.db.session() as session:
         assert session.scalar(select(tables.Conflict.status)) == "resolved"
@@ -148,3 +172,49 @@ def test_orders_placed_before_the_account_was_connected_are_history(hub: Hub, sh
     ingest(hub, order(placed=datetime.now(UTC) - timedelta(days=30)))
     ship(hub, None)
     assert levels(hub, shop) == (10, 0)
+
+
+def test_an_ignored_unmapped_line_stays_ignored_and_does_not_hold_the_order(cli: Any, hub: Hub,
+                                                                             shop: dict[str, Any]) -> None:
+    lines = (("1", "A-1", 1), ("2", "GIFT-WRAP", 1))  # a line no listing will ever match
+    assert ingest(hub, order(lines=lines)).held_lines == 1
+    with hub.db.session() as session:
+        conflict_id = session.scalar(select(tables.Conflict.id).where(tables.Conflict.kind == "unmapped_order_line"))
+    resolved = cli("conflicts", "resolve", str(conflict_id), "--ignore", "--note", "gift wrap")
+    assert resolved.exit_code == 0, resolved.output
+    ingest(hub, order(minutes=1, lines=lines))  # the next ingest of the order leaves it ignored
+    with hub.db.session() as session:
+        statuses = session.scalars(select(tables.Conflict.status)
+                                   .where(tables.Conflict.kind == "unmapped_order_line")).all()
+    assert statuses == ["ignored"]
+    shipped = cli("ship", "woo:500", "--carrier", "UPS", "--tracking", "1Z1")  # all remaining units
+    assert shipped.exit_code == 0, shipped.output
+    assert levels(hub, shop) == (9, 0)
+
+
+def test_polls_overlap_their_cursor_and_a_deep_poll_rereads_the_whole_lookback(
+        hub: Hub, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from sync.orders import events
+
+    windows: list[datetime] = []
+
+    def record(_hub: Hub, _account_id: int, since: datetime, **_kw: Any) -> events.PollCounts:
+        windows.append(since)
+        return events.PollCounts()
+
+    monkeypatch.setattr(events, "ingest_stream", record)
+    account_id, settings = shop["account_id"], hub.settings.sync
+    with hub.db.session() as session:
+        connected = session.get(tables.Account, account_id).created_at  # type: ignore[union-attr]
+    events.poll_orders(hub, account_id)  # no cursor yet: a deep poll from when the account was connected
+    cursor = datetime.now(UTC).replace(microsecond=0)
+    with hub.db.session() as session:
+        events.write_cursor(session, account_id, cursor)
+    events.poll_orders(hub, account_id)  # quick: the overlap only
+    with hub.db.session() as session:
+        session.execute(tables.Cursor.__table__.update().where(tables.Cursor.stream == events.DEEP_STREAM)
+                        .values(value=(datetime.now(UTC) - timedelta(seconds=settings.order_deep_poll_interval_s
+                                                                      + 1)).isoformat()))
+    events.poll_orders(hub, account_id)  # the deep poll is due again
+    lookback, overlap = timedelta(seconds=settings.order_lookback_s), timedelta(seconds=settings.order_overlap_s)
+    assert windows == [connected - lookback, cursor - overlap, cursor - lookback]

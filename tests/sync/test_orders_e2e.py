@@ -15,16 +15,17 @@ from sandbox.catalogue import SeedSpec
 from sandbox.runtime import ServerThread, free_port
 from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
-from sync.accounts import add_account
-from sync.catalog import import_catalog
-from sync.context import Hub
-from sync.ledger import level
-from sync.locations import hub_location
-from sync.orders import poll_orders_job
-from sync.queues import all_queues
-from sync.shipments import create_shipment, enqueue_push
-from sync.stock import import_stock
-from sync.webserver import build_app
+from sync.catalog.importing import import_catalog
+from sync.hub.accounts import add_account
+from sync.hub.context import Hub
+from sync.hub.queues import all_queues
+from sync.orders.events import poll_orders
+from sync.orders.shipments import create_shipment, enqueue_push
+from sync.service.webserver import build_app
+from sync.stock.change import StockChange, stock_change
+from sync.stock.ledger import level
+from sync.stock.locations import hub_location
+from sync.stock.operations import import_stock
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +85,8 @@ def test_webhook_and_poll_of_one_order_count_once(hub: Hub, woo: WooCommerceSand
     finally:
         woo.configure({"duplicate_webhooks": 0.0})
     assert levels(hub, "MS-0001-1") == (20, 2)
-    poll_orders_job(shop["account_id"])
-    poll_orders_job(shop["account_id"])
+    poll_orders(hub, shop["account_id"])
+    poll_orders(hub, shop["account_id"])
     assert levels(hub, "MS-0001-1") == (20, 2)
     assert count(hub, tables.Order) == 1
     with hub.db.session() as session:
@@ -96,6 +97,24 @@ def test_webhook_and_poll_of_one_order_count_once(hub: Hub, woo: WooCommerceSand
     assert statuses and set(statuses) == {"processed"}
 
 
+def test_an_order_webhook_is_ingested_from_its_body_without_a_read(hub: Hub, woo: WooCommerceSandbox,
+                                                                     shop: dict[str, Any]) -> None:
+    woo.requests.reset()
+    placed = woo.place_order([{"sku": "MS-0002-1", "quantity": 3}], customer={"email": "ada@example.com"})
+    work(hub, woo)
+    assert levels(hub, "MS-0002-1") == (20, 3)
+    reads = [route for route in woo.requests.as_dict()["by_route"] if route.startswith("GET orders/")]
+    assert reads == [], reads  # the body was the order: no GET orders/{id}
+    with hub.db.session() as session:
+        payloads = session.scalars(select(tables.WebhookEvent.payload)
+                                   .where(tables.WebhookEvent.order_reference == str(placed["id"]))).all()
+    assert payloads and all("carried_order" not in p and "ada@example.com" not in p for p in payloads)
+    woo.refund_order(placed["id"], lines=[{"sku": "MS-0002-1", "quantity": 1}], restock=True)
+    work(hub, woo)  # a body with refunds needs their lines: this one is read from the store
+    assert levels(hub, "MS-0002-1") == (20, 2)
+    assert any(route.startswith("GET orders/") for route in woo.requests.as_dict()["by_route"])
+
+
 def test_cancel_after_partial_shipment_releases_only_the_rest(hub: Hub, woo: WooCommerceSandbox,
                                                               shop: dict[str, Any]) -> None:
     placed = woo.place_order([{"sku": "MS-0001-1", "quantity": 3}])
@@ -103,7 +122,8 @@ def test_cancel_after_partial_shipment_releases_only_the_rest(hub: Hub, woo: Woo
     with hub.db.session() as session:
         order = session.scalar(select(tables.Order))
         assert order is not None
-        shipment, _ = create_shipment(session, order, [(session.scalars(select(tables.OrderLine)).one(), 1)],
+        shipment, _ = create_shipment(StockChange(session, hub.settings), order,
+                                      [(session.scalars(select(tables.OrderLine)).one(), 1)],
                                       carrier="UPS", tracking="1Z001", url=None, source="test")
         shipment_id = shipment.id
     enqueue_push(hub, shipment_id)
@@ -125,21 +145,19 @@ def test_a_push_retried_after_a_timeout_leaves_one_tracking(hub: Hub, woo: WooCo
     with hub.db.session() as session:
         order = session.scalar(select(tables.Order))
         assert order is not None
-        shipment, _ = create_shipment(session, order, None, carrier="DHL", tracking="JD0002", url=None,
-                                      source="test")
+        shipment, _ = create_shipment(StockChange(session, hub.settings), order, None, carrier="DHL",
+                                      tracking="JD0002", url=None, source="test")
         shipment_id = shipment.id
     hub.settings.http.timeout_s = 0.5
     hub.settings.http.max_attempts = 1
-    woo.faults.next(0)  # the first push times out before reaching the store
+    hub.settings.workers.retry_intervals_s = [0]  # one RQ retry, at once
+    woo.configure({"latency_ms": 700})  # applied on the channel, but the answers come too late
     enqueue_push(hub, shipment_id)
-    work(hub, woo)
+    work(hub, woo)  # the push and its RQ retry both time out
     with hub.db.session() as session:
         failed = session.get(tables.Shipment, shipment_id)
-        assert failed is not None and failed.push_status == "failed" and failed.push_attempts == 1
+        assert failed is not None and failed.push_status == "failed" and failed.push_attempts == 2
         assert failed.push_error and "whsec" not in failed.push_error
-    woo.configure({"latency_ms": 700})  # applied on the channel, but the answer comes too late
-    enqueue_push(hub, shipment_id)
-    work(hub, woo)
     woo.configure({"latency_ms": 0})
     enqueue_push(hub, shipment_id)
     work(hub, woo)
@@ -149,3 +167,19 @@ def test_a_push_retried_after_a_timeout_leaves_one_tracking(hub: Hub, woo: WooCo
         assert done is not None and done.push_status == "pushed" and done.push_attempts >= 3
     assert woo.order(placed["id"])["status"] == "completed"
     assert levels(hub, "MS-0002-1") == (19, 0)
+
+
+def test_a_partial_refund_on_the_store_is_never_shipped_later(hub: Hub, woo: WooCommerceSandbox,
+                                                             shop: dict[str, Any]) -> None:
+    placed = woo.place_order([{"sku": "MS-0001-1", "quantity": 2}])
+    work(hub, woo)
+    woo.refund_order(placed["id"], lines=[{"sku": "MS-0001-1", "quantity": 1}], restock=False)
+    work(hub, woo)
+    poll_orders(hub, shop["account_id"])
+    assert levels(hub, "MS-0001-1") == (20, 1)  # the refunded unit is released, the other still committed
+    with stock_change(hub) as change:
+        order = change.session.scalar(select(tables.Order))
+        assert order is not None
+        create_shipment(change, order, None, carrier="UPS", tracking="1Z777", url=None, source="test")
+        assert [line.quantity for line in change.session.scalars(select(tables.ShipmentLine))] == [1]
+    assert levels(hub, "MS-0001-1") == (19, 0)

@@ -16,14 +16,14 @@ from sandbox.catalogue import SeedSpec
 from sandbox.shopify import ShopifySandbox
 from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
-from sync import stock
-from sync.context import Hub
-from sync.ledger import Movement, apply_movement
-from sync.locations import hub_location
-from sync.propagation import channel_sold, schedule_pushes
-from sync.pushing import job_id
-from sync.queues import queue
-from sync.workers import run_worker
+from sync.hub.context import Hub
+from sync.hub.queues import queue
+from sync.service.workers import run_worker
+from sync.stock import operations as stock
+from sync.stock.change import StockChange
+from sync.stock.ledger import Movement
+from sync.stock.locations import hub_location
+from sync.stock.push_queue import schedule_pushes
 
 
 def work(hub: Hub) -> None:
@@ -61,8 +61,10 @@ def listing(hub: Hub, listing_id: int) -> tables.Listing:
 
 def move(hub: Hub, key: str, variant_id: int, on_hand: int = 0, committed: int = 0) -> None:
     with hub.db.session() as session:
-        apply_movement(session, Movement(key, variant_id, hub_location(session).id, on_hand_delta=on_hand,
-                                         committed_delta=committed))
+        change = StockChange(session, hub.settings)
+        change.move(Movement(key, variant_id, hub_location(session).id, on_hand_delta=on_hand,
+                             committed_delta=committed))
+        change.settle()
 
 
 def test_a_movement_recomputes_every_listing_with_its_account_rules(hub: Hub) -> None:
@@ -78,7 +80,7 @@ def test_a_movement_recomputes_every_listing_with_its_account_rules(hub: Hub) ->
 
 
 def test_channel_sold_moves_acknowledged_on_compare_and_swap_platforms_only(hub: Hub) -> None:
-    variant, (shop_listing, woo_listing), _ = rows(hub, [("shop", "shopify"), ("woo", "woocommerce")])
+    variant, (shop_listing, woo_listing), accounts = rows(hub, [("shop", "shopify"), ("woo", "woocommerce")])
     move(hub, "adjust:1", variant, on_hand=10)
     with hub.db.session() as session:
         for listing_id in (shop_listing, woo_listing):
@@ -86,10 +88,12 @@ def test_channel_sold_moves_acknowledged_on_compare_and_swap_platforms_only(hub:
             assert row is not None
             row.acknowledged_quantity, row.push_pending = 10, False
     with hub.db.session() as session:  # a sale on each channel: the order commits 1, the channel already sold it
-        apply_movement(session, Movement("order:s:1:1:commit", variant, hub_location(session).id, committed_delta=1))
-        channel_sold(session, shop_listing, 1)
-        apply_movement(session, Movement("order:w:1:1:commit", variant, hub_location(session).id, committed_delta=1))
-        channel_sold(session, woo_listing, 1)
+        change = StockChange(session, hub.settings)
+        change.move(Movement("order:s:1:1:commit", variant, hub_location(session).id, committed_delta=1))
+        change.channel_sold(shop_listing, 1)
+        change.move(Movement("order:w:1:1:commit", variant, hub_location(session).id, committed_delta=1))
+        change.channel_sold(woo_listing, 1)
+        assert change.settle() == {accounts["shop"], accounts["woo"]}
     shop_row, woo_row = listing(hub, shop_listing), listing(hub, woo_listing)
     assert (shop_row.acknowledged_quantity, woo_row.acknowledged_quantity) == (9, 10)
     assert shop_row.desired_quantity == woo_row.desired_quantity == 8
@@ -101,7 +105,7 @@ def test_schedule_pushes_enqueues_one_job_per_pending_account(hub: Hub) -> None:
     assert schedule_pushes(hub) == []
     move(hub, "adjust:1", variant, on_hand=4)
     first = schedule_pushes(hub)
-    assert sorted(first) == sorted(job_id(a) for a in accounts.values())
+    assert sorted(jid.rsplit("-", 1)[0] for jid in first) == sorted(f"push-stock-{a}" for a in accounts.values())
     assert schedule_pushes(hub) == []  # queued jobs absorb the requests
     assert queue("stock", hub.redis).count == 2
 

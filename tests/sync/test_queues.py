@@ -7,8 +7,9 @@ import pytest
 from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
-from sync.queues import QUEUE_NAMES, embedded, queue
-from sync.workers import run_worker
+from sync.hub.context import Hub
+from sync.hub.queues import QUEUE_NAMES, embedded, queue
+from sync.service.workers import run_worker
 
 
 def test_queues_are_in_priority_order() -> None:
@@ -16,17 +17,17 @@ def test_queues_are_in_priority_order() -> None:
 
 
 def test_a_worker_runs_jobs_with_the_json_serializer(redis_client) -> None:
-    job = queue("default", redis_client).enqueue("sync.runtime.ping", "hello")
+    job = queue("default", redis_client).enqueue("sync.jobs.ping", "hello")
     assert run_worker(redis_client, burst=True) is True
     job.refresh()
     assert job.is_finished and job.return_value() == "hello"
     stored = zlib.decompress(redis_client.hget(job.key, "data"))
-    assert json.loads(stored)[0] == "sync.runtime.ping"  # JSON on the wire, never pickle
+    assert json.loads(stored)[0] == "sync.jobs.ping"  # JSON on the wire, never pickle
 
 
 def test_stock_jobs_run_before_catalog_jobs(redis_client) -> None:
-    catalog = queue("catalog", redis_client).enqueue("sync.runtime.ping", "catalog")
-    stock = queue("stock", redis_client).enqueue("sync.runtime.ping", "stock")
+    catalog = queue("catalog", redis_client).enqueue("sync.jobs.ping", "catalog")
+    stock = queue("stock", redis_client).enqueue("sync.jobs.ping", "stock")
     SimpleWorker([queue(n, redis_client) for n in QUEUE_NAMES], connection=redis_client,
                  serializer=JSONSerializer).work(burst=True)
     stock.refresh()
@@ -54,7 +55,7 @@ def test_embedded_redis_is_shared_by_processes(tmp_path) -> None:
 
 def test_jobs_lists_and_retries_failed_jobs(cli, hub, redis_client) -> None:
     q: Queue = queue("default", redis_client)
-    q.enqueue("sync.runtime.no_such_function")
+    q.enqueue("sync.jobs.no_such_function")
     run_worker(redis_client, burst=True)
     listed = cli("jobs", "--json")
     assert listed.exit_code == 0, listed.output
@@ -63,3 +64,24 @@ def test_jobs_lists_and_retries_failed_jobs(cli, hub, redis_client) -> None:
     retried = cli("jobs", "retry")
     assert "re-enqueued 1" in retried.output
     assert [r["state"] for r in json.loads(cli("jobs", "--json").output)] == ["queued"]
+
+
+def test_a_job_that_ends_while_it_is_looked_at_does_not_swallow_the_request(
+        hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rq.exceptions import InvalidJobOperation
+    from rq.job import Job
+
+    from sync.hub import queues
+
+    assert queues.enqueue_unique(hub.redis, "default", "sync.jobs.ping", (), "ping-race")
+
+    class Ended:  # the worker finished it between the duplicate check and the status read
+        def get_status(self) -> None:
+            raise InvalidJobOperation("Failed to retrieve status for job: ping-race")
+
+    def fetch(job_id: str, **_kw: object) -> Ended:
+        hub.redis.delete(f"rq:job:{job_id}")  # result_ttl=0: its record goes as it ends
+        return Ended()
+
+    monkeypatch.setattr(Job, "fetch", staticmethod(fetch))
+    assert queues.enqueue_unique(hub.redis, "default", "sync.jobs.ping", (), "ping-race")

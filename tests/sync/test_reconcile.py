@@ -12,12 +12,13 @@ from sandbox.catalogue import SeedSpec
 from sandbox.shopify import ShopifySandbox
 from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
-from sync import stock
-from sync.accounts import get_account
-from sync.context import Hub
-from sync.propagation import schedule_pushes
-from sync.reconcile import reconcile_account
-from sync.workers import run_worker
+from sync.hub.accounts import get_account
+from sync.hub.context import Hub
+from sync.orders.events import poll_orders
+from sync.service.workers import run_worker
+from sync.stock import operations as stock
+from sync.stock.push_queue import schedule_pushes
+from sync.stock.reconcile import reconcile_account
 
 SPEC = SeedSpec(products=6, variants=1, stock=20)
 
@@ -110,3 +111,19 @@ def test_a_stale_compare_and_swap_is_resolved_by_the_drift_policy(hub: Hub, chan
         runs = session.scalars(select(tables.SyncRun).where(tables.SyncRun.kind == "push")).all()
     assert any(r.counts.get("stale") for r in runs)
     assert schedule_pushes(hub) == []
+
+
+def test_a_stale_compare_that_the_sale_explains_is_pushed_again_without_the_check(hub: Hub, channels) -> None:
+    woo, shop = channels
+    hub.settings.sync.stale_check_delay_s = 600  # the check job is far away: only the sale's ingest can settle it
+    shop.place_order([{"sku": "MS-0006-1", "quantity": 2}])  # Shopify now shows 18; the hub has not heard
+    stock.adjust(hub, "MS-0006-1", -1, "default", "damaged", actor="test")
+    work(hub)  # compares 20 with Shopify's 18: refused as stale, the read kept
+    with hub.db.session() as session:
+        assert [r.observed for r in session.scalars(select(tables.StaleRead))] == [18]
+    poll_orders(hub, account_id(hub, "shop"))  # the sale arrives (as its webhook would bring it)
+    with hub.db.session() as session:
+        assert session.scalars(select(tables.StaleRead)).all() == []
+    work(hub)
+    assert shop_available(shop, "MS-0006-1") == 17 and woo.stock("MS-0006-1") == 17
+    assert on_hand(hub, "MS-0006-1") == 19

@@ -11,11 +11,12 @@ from sqlalchemy import select
 import canonical
 from mapping.conflicts import ConflictKind, open_conflict
 from store import tables
-from sync.catalog import import_catalog, refresh_listings
-from sync.ledger import Movement, apply_movement, level
-from sync.locations import hub_location
-from sync.order_ingest import ingest_order
-from sync.resolve import ResolveError, plan_bulk, reopen_conflict, resolve, resolve_bulk
+from sync.catalog.importing import import_catalog, refresh_listings
+from sync.conflicts.resolve import ResolveError, plan_bulk, reopen_conflict, resolve, resolve_bulk
+from sync.orders.ingest import ingest_order
+from sync.stock.change import StockChange
+from sync.stock.ledger import Movement, level
+from sync.stock.locations import hub_location
 from tests.sync.catalog_world import World, sandboxes_fixture, world_fixture  # noqa: F401 - fixtures
 
 
@@ -103,16 +104,20 @@ def test_linking_an_order_line_releases_it_to_the_ledger(problems: World) -> Non
     with world.hub.db.session() as session:
         account = session.get(tables.Account, local.account_id)
         assert account is not None
-        ingest_order(session, account, canonical.Order(
+        change = StockChange(session, world.hub.settings)
+        ingest_order(change, account, canonical.Order(
             account="shop", external_id="gid://shopify/Order/77", status=canonical.OrderStatus.OPEN, currency="EUR",
             lines=(canonical.OrderLine(external_id="1", sku="LOCAL-ONLY", external_variant_id=local.external_variant_id,
-                                       quantity=2),), placed_at=now, updated_at=now), source="test")
+                                       quantity=2),), placed_at=now, updated_at=now), box=world.hub.secret_box,
+                     source="test")
+        change.settle()
         variant = session.scalar(select(tables.Variant).where(tables.Variant.sku == "MS-0001-1"))
         assert variant is not None
         variant_id, location = variant.id, hub_location(session).id
     line_conflict = [c for c in world.conflicts() if c.kind == ConflictKind.UNMAPPED_ORDER_LINE]
     assert len(line_conflict) == 1
-    resolve(world.hub, line_conflict[0].id, "link", argument="MS-0001-1", actor="ops")
+    # MS-0001-1 has a listing on shop already: a second one is linked only when asked explicitly
+    resolve(world.hub, line_conflict[0].id, "link", argument="MS-0001-1", actor="ops", allow_duplicate=True)
     with world.hub.db.session() as session:
         assert level(session, variant_id, location) == (0, 2)
     assert [c.kind for c in world.conflicts() if c.listing_id == local.id] == []
@@ -124,7 +129,9 @@ def test_stock_drift_adopt_and_revert(problems: World) -> None:
     with world.hub.db.session() as session:
         location = hub_location(session).id
         assert listing.variant_id is not None
-        apply_movement(session, Movement("adjust:t1", listing.variant_id, location, on_hand_delta=10))
+        change = StockChange(session, world.hub.settings)
+        change.move(Movement("adjust:t1", listing.variant_id, location, on_hand_delta=10))
+        change.settle()
         row = session.get(tables.Listing, listing.id)
         assert row is not None
         row.acknowledged_quantity = 10

@@ -13,14 +13,15 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from bench.chaos_tools import children as children_of
 from bench.harness import connect_woocommerce, link_listings
 from sandbox.catalogue import SeedSpec
 from sandbox.runtime import free_port
 from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
-from sync.context import Hub
-from sync.queues import queue
-from sync.scheduler import Scheduler, default_schedule
+from sync.hub.context import Hub
+from sync.hub.queues import queue
+from sync.service.scheduler import Scheduler, default_schedule
 
 
 @pytest.fixture
@@ -29,12 +30,14 @@ def woo(hub: Hub) -> Iterator[WooCommerceSandbox]:
         connect_woocommerce(hub, sandbox, "woo")
         link_listings(hub, "woo")
         with hub.db.session() as session:  # the hub's stock, recorded without pushing anything yet
-            from sync.ledger import Movement, apply_movement
-            from sync.locations import hub_location
+            from sync.stock.change import StockChange
+            from sync.stock.ledger import Movement
+            from sync.stock.locations import hub_location
 
+            change = StockChange(session, hub.settings)
             for variant in session.scalars(select(tables.Variant)):
-                apply_movement(session, Movement(f"adjust:{variant.sku}", variant.id, hub_location(session).id,
-                                                 on_hand_delta=7))
+                change.move(Movement(f"adjust:{variant.sku}", variant.id, hub_location(session).id, on_hand_delta=7))
+            change.settle()
         yield sandbox
 
 
@@ -63,28 +66,16 @@ def test_sync_once_pushes_through_the_queue_and_reports(cli, hub: Hub, woo: WooC
 def test_the_scheduler_enqueues_each_periodic_job_once(hub: Hub, woo: WooCommerceSandbox) -> None:
     hub.redis.flushdb()
     scheduler = Scheduler(hub, default_schedule(hub))
-    assert scheduler.tick(now=1000.0) == 3  # the account's order poll and reconciliation, and the sweep
+    assert scheduler.tick(now=1000.0) == 4  # the account's order poll, the sweep, planning, alerts
     assert scheduler.tick(now=1000.5) == 0  # nothing is due yet
+    # the reconciliation comes one interval after the start, not with the first tick
+    assert scheduler.tick(now=1000.0 + hub.settings.sync.reconcile_interval_s) == 1  # the others' jobs still queued
     for task in scheduler.schedule:
         task.next_at = 0
     assert scheduler.tick(now=2000.0) == 0  # due again, but the queued jobs absorb it
     ids = {job_id for q in ("stock", "default", "orders") for job_id in queue(q, hub.redis).job_ids}
-    assert {"sweep", f"reconcile-{woo_account(hub)}", f"poll-orders-{woo_account(hub)}"} <= ids
-
-
-def children_of(pid: int) -> list[int]:
-    """Live child processes of `pid` (from /proc; zombies excluded)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry))
-    return found
+    account = woo_account(hub)
+    assert {"sweep", "planning-refresh", "alerts-evaluate", f"reconcile-{account}", f"poll-orders-{account}"} <= ids
 
 
 def alive(pid: int) -> bool:
@@ -122,3 +113,25 @@ def test_run_serves_until_ctrl_c_and_leaves_no_process(hub: Hub, woo: WooCommerc
     assert "stopped" in output
     time.sleep(0.5)
     assert not [pid for pid in children if alive(pid)]
+
+
+def test_run_and_serve_fail_at_start_when_the_webhook_port_is_taken(hub: Hub) -> None:
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = str(taken.getsockname()[1])
+    env = {**os.environ, "MARKETSYNC_WEBHOOKS__PORT": port}
+    try:
+        for command in (["run", "--workers", "1"], ["serve"]):
+            try:
+                result = subprocess.run([sys.executable, "-m", "cli.main", *command], env=env, capture_output=True,
+                                        text=True, timeout=60)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"`marketsync {' '.join(command)}` kept running without its webhook port")
+            assert result.returncode == 1, (command, result.stdout, result.stderr)
+            assert f"cannot listen for webhooks on 127.0.0.1:{port}" in result.stderr
+            assert len(result.stderr.strip().splitlines()) == 1 and "webhooks on" not in result.stdout
+    finally:
+        taken.close()

@@ -20,13 +20,13 @@ from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
 from store.settings import load_settings
 from store.types import utcnow
-from sync.accounts import add_account, get_account
-from sync.catalog import import_catalog
-from sync.context import Hub
-from sync.orders import poll_orders_job
-from sync.queues import all_queues
-from sync.shipment_import import apply_source_shipments, import_csv, import_from_source
-from sync.shipments import backoff, due_for_push
+from sync.catalog.importing import import_catalog
+from sync.hub.accounts import add_account, get_account
+from sync.hub.context import Hub
+from sync.hub.queues import all_queues
+from sync.orders.events import poll_orders
+from sync.orders.shipment_import import apply_source_shipments, import_csv, import_from_source
+from sync.orders.shipments import due_for_push
 from tests.sync.order_world import ingest, levels, order, shop_fixture  # noqa: F401 - fixtures
 
 TWO_LINES = (("1", "A-1", 3), ("2", "A-2", 2))
@@ -70,7 +70,7 @@ def test_a_fulfilment_source_shipment_lands_on_the_origin_order(hub: Hub, shop: 
         assert shipment is not None and shipment.source == "fulfilment:warehouse" and shipment.push_status == "pending"
 
 
-def test_failed_pushes_wait_with_growing_backoff(hub: Hub, shop: dict[str, Any]) -> None:
+def test_the_sweep_requeues_lost_pushes_only_never_failed_or_refused_ones(hub: Hub, shop: dict[str, Any]) -> None:
     ingest(hub, order())
     from tests.sync.order_world import ship
 
@@ -79,15 +79,17 @@ def test_failed_pushes_wait_with_growing_backoff(hub: Hub, shop: dict[str, Any])
         row = session.get(tables.Shipment, shipment.id)
         assert row is not None
         assert due_for_push(session) == []  # just created: its job is still queued
-        row.push_status, row.push_attempts, row.updated_at = "failed", 3, utcnow() - timedelta(seconds=100)
+        row.updated_at = utcnow() - timedelta(seconds=100)
     with hub.db.session() as session:
-        assert due_for_push(session) == []  # third attempt waits 120 s
-        row = session.get(tables.Shipment, shipment.id)
-        assert row is not None
-        row.updated_at = utcnow() - timedelta(seconds=130)
-    with hub.db.session() as session:
-        assert due_for_push(session) == [shipment.id]
-    assert backoff(1) == timedelta(seconds=30) and backoff(20) == timedelta(hours=1)
+        assert due_for_push(session) == [shipment.id]  # pending for long: its job may be lost
+    for status in ("failed", "rejected"):
+        with hub.db.session() as session:
+            row = session.get(tables.Shipment, shipment.id)
+            assert row is not None
+            row.push_status = status
+        with hub.db.session() as session:
+            assert due_for_push(session) == []  # RQ's retries are used up, or the channel refused it
+            assert due_for_push(session, now_forced=True) == ([shipment.id] if status == "failed" else [])
 
 
 # ---- end to end: a Shopify fulfilment source ships a WooCommerce order ---------------------------
@@ -131,7 +133,7 @@ def test_a_shopify_fulfilment_source_ships_a_woocommerce_order_once(
     origin = woo_origin.place_order([{"sku": "MS-0001-1", "quantity": 2}])
     with hub.db.session() as session:
         woo_id, warehouse = get_account(session, "woo").id, get_account(session, "warehouse")
-    poll_orders_job(woo_id)
+    poll_orders(hub, woo_id)
 
     # The warehouse's order carries the origin order's number as its name (`#N`).
     with shopify_source.store.lock:

@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from connectors.woocommerce.webhooks import signature
 from sandbox.runtime import ServerThread, free_port
 from store import tables
-from sync.accounts import add_account
-from sync.context import Hub
-from sync.queues import queue
-from sync.webserver import build_app
+from sync.hub.accounts import add_account
+from sync.hub.context import Hub
+from sync.hub.queues import queue
+from sync.service.webserver import build_app
 
 URL = "/webhooks/woocommerce/woo"
 
@@ -52,7 +52,7 @@ def test_a_signed_delivery_is_stored_once_and_its_id_enqueued(hub: Hub, client: 
     assert first.json()["status"] == "accepted" and second.json()["status"] == "duplicate"
     assert stored(hub) == 1
     jobs = queue("orders", hub.redis).jobs
-    assert [(job.func_name, list(job.args)) for job in jobs] == [("sync.orders.process_event_job",
+    assert [(job.func_name, list(job.args)) for job in jobs] == [("sync.jobs.process_event",
                                                                  [first.json()["event"]])]
 
 
@@ -90,3 +90,21 @@ def test_an_oversized_body_is_413_by_header_or_by_count(hub: Hub, client: httpx.
 def test_healthz_reports_database_and_redis(client: httpx.Client) -> None:
     answer: dict[str, Any] = client.get("/healthz").json()
     assert answer == {"ok": True, "database": "ok", "redis": "ok"}
+
+
+def test_a_delivery_the_database_cannot_store_is_503_in_one_line(hub: Hub, client: httpx.Client,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from sync.service import webserver
+
+    def lost(*_args: Any, **_kw: Any) -> Any:  # as pg_terminate_backend leaves a pooled connection
+        raise OperationalError("INSERT INTO webhook_events …", {}, ConnectionError("server closed the connection"))
+
+    monkeypatch.setattr(webserver, "store_events", lost)
+    body, headers = delivery()
+    answer = client.post(URL, content=body, headers=headers)
+    assert answer.status_code == 503 and "deliver again" in answer.json()["error"]
+    assert stored(hub) == 0 and not any(record.exc_info for record in caplog.records)
+    assert any("database is unavailable" in record.getMessage() for record in caplog.records)

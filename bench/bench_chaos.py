@@ -1,0 +1,433 @@
+"""The chaos run (issue #15): the hub under load and faults, then left alone to converge.
+
+Topology: two Shopify and one WooCommerce simulator (each in its own process, reached by the hub
+through a loopback proxy that can cut it off), PostgreSQL (a fresh database), a redis-server this
+run starts on a free loopback port, and the hub as a merchant scales it out: `marketsync scheduler`,
+`marketsync serve` and `marketsync worker --count 3` (a supervisor with three workers). Buyers order
+at `rate`/s for `duration_s`; buyers cancel and merchants refund some orders on the channels, and
+the warehouse ships open orders through the hub.
+
+Faults while the load runs: 10 % HTTP 503 and 2 % stalls past the hub's client timeout on every
+simulator; throttling storms (429 with Retry-After); 20 % duplicated and reordered webhooks; SIGKILL
+of a random worker every `kill_every_s` (the supervisor restarts it); `serve` restarted; Redis
+killed and restarted empty once, FLUSHDB once; one simulator unreachable for `outage_s`;
+`pg_terminate_backend` on the hub's connections twice. Then the faults stop and the run waits for
+the hub to converge by itself (`converge_s`: until every invariant of `bench.chaos_checks` but the
+log check holds and nothing is pending), checks and prints each invariant.
+
+`retries` counts the requests the simulators answered with an injected failure (503, 504 after a
+stall, 429): each is one the hub had to repeat.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from bench.chaos_checks import check_all, settled
+from bench.chaos_tools import CutProxy, RestartableRedis, kill_random_child, terminate_backends
+from bench.measure import loadavg
+from bench.rig import POSTGRES_ADMIN_URL, PostgresDatabase
+from bench.simproc import RemoteSimulator
+from sandbox.catalogue import SeedSpec
+from sandbox.demo.world import wait_until_healthy
+from sandbox.runtime import free_port
+from store import tables
+from store.settings import load_settings
+from sync.catalog.importing import import_catalog, refresh_listings
+from sync.hub.accounts import add_account, get_account
+from sync.hub.context import Hub
+from sync.jobs import set_hub
+from sync.orders.effects import open_units
+from sync.orders.shipments import create_shipment, enqueue_push
+from sync.service.processes import webhook_url
+from sync.service.workers import run_worker
+from sync.stock.change import stock_change
+from sync.stock.operations import import_stock
+
+NAME = "chaos"
+PARAMETERS: dict[str, dict[str, Any]] = {
+    "full": {"skus": 60, "rate": 20.0, "duration_s": 180.0, "kill_every_s": 10.0, "outage_s": 30.0,
+             "storm_429s": 40, "converge_timeout_s": 240.0, "ship_share": 0.3},
+    "smoke": {"skus": 12, "rate": 4.0, "duration_s": 30.0, "kill_every_s": 10.0, "outage_s": 6.0,
+              "storm_429s": 10, "converge_timeout_s": 75.0, "ship_share": 0.3},
+}
+CHANNELS = (("shop-a", "shopify"), ("shop-b", "shopify"), ("woo", "woocommerce"))
+STOCK = 100_000
+HUB_SETTINGS = {  # short timeouts and intervals so faults are felt and healed within the run
+    "MARKETSYNC_HTTP__TIMEOUT_S": "2", "MARKETSYNC_HTTP__MAX_ATTEMPTS": "4", "MARKETSYNC_HTTP__MAX_BACKOFF_S": "2",
+    "MARKETSYNC_SYNC__SWEEP_INTERVAL_S": "2", "MARKETSYNC_SYNC__ORDER_POLL_INTERVAL_S": "5",
+    "MARKETSYNC_SYNC__RECONCILE_INTERVAL_S": "20", "MARKETSYNC_SYNC__ORDER_LOOKBACK_S": "300",
+}
+RANDOM_FAULTS = {"error_rate": 0.10, "timeout_rate": 0.02, "timeout_seconds": 3.0, "duplicate_webhooks": 0.2,
+                 "reorder_webhooks": True}
+CONVERGED = ("orders_once", "quantities_published", "ledger_replays", "shipments_once")
+CALM = {"error_rate": 0.0, "timeout_rate": 0.0, "duplicate_webhooks": 0.0, "reorder_webhooks": False}
+
+
+class ChaosHub:
+    """The hub's database, Redis and processes for one run, each process logging to its own file."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.postgres = PostgresDatabase()
+        self.redis = RestartableRedis(workdir)
+        self.redis.start()
+        settings = load_settings(home=str(workdir / "workspace"))
+        settings.database.url, settings.redis.url = self.postgres.url, self.redis.url
+        self.hub = Hub(settings)
+        self.hub.workspace.secret_box(create=True)
+        self.hub.db.upgrade()
+        set_hub(self.hub)
+        base = {k: v for k, v in os.environ.items() if not k.startswith("MARKETSYNC_")}
+        self.env = {**base, **HUB_SETTINGS, "MARKETSYNC_HOME": str(workdir / "workspace"),
+                    "MARKETSYNC_DATABASE__URL": self.postgres.url, "MARKETSYNC_REDIS__URL": self.redis.url}
+        self.serve_port = free_port()
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def log(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
+    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        with self.log(name).open("ab") as log:
+            process = subprocess.Popen([sys.executable, "-m", "cli.main", *args], env=self.env,
+                                       stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        self.processes[name] = process
+        return process
+
+    def start_serve(self) -> None:
+        process = self.spawn("serve", "serve", "--host", "127.0.0.1", "--port", str(self.serve_port))
+        wait_until_healthy(f"http://127.0.0.1:{self.serve_port}", process, timeout_s=60)
+
+    def stop(self, name: str, grace_s: float = 20.0) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def close(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+        self.hub.close()
+        set_hub(None)
+        self.redis.kill()
+        self.postgres.drop()
+
+
+def connect(chaos: ChaosHub, name: str, simulator: RemoteSimulator, proxy: CutProxy | None) -> None:
+    """Shopify accounts reach their simulator through its proxy (the one that can be cut off);
+    WooCommerce directly: OAuth 1.0a over http signs the URL, port included."""
+    info = simulator.info
+    if simulator.platform == "shopify":
+        assert proxy is not None
+        add_account(chaos.hub, "shopify", name, {"shop": info["shop_domain"], "base_url": proxy.url},
+                    {"access_token": info["access_token"], "client_secret": info["client_secret"]}, actor="chaos")
+    else:
+        add_account(chaos.hub, "woocommerce", name, {"url": info["url"]},
+                    {"consumer_key": info["consumer_key"], "consumer_secret": info["consumer_secret"],
+                     "webhook_secret": info.get("webhook_secret", "chaos-whsec")}, actor="chaos")
+
+
+def prepare(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dict[str, CutProxy]) -> None:
+    """Accounts, catalogue from WooCommerce, listings on the others, stock from WooCommerce, webhooks."""
+    for name, simulator in channels.items():
+        connect(chaos, name, simulator, proxies.get(name))
+    import_catalog(chaos.hub, "woo", actor="chaos")
+    for name, _ in CHANNELS[:2]:
+        refresh_listings(chaos.hub, name, actor="chaos")
+    import_stock(chaos.hub, "woo")
+    run_worker(chaos.hub.redis, burst=True)
+    base = f"http://127.0.0.1:{chaos.serve_port}"
+    for name, platform in CHANNELS:
+        with chaos.hub.db.session() as session:
+            account = get_account(session, name)
+        connector = chaos.hub.connector(account)
+        try:
+            connector.register_webhooks(webhook_url(base, platform, name))
+        finally:
+            connector.close()
+
+
+class Traffic:
+    """Buyers, cancels, refunds and the warehouse's shipments, while the load runs."""
+
+    def __init__(self, chaos: ChaosHub, channels: dict[str, RemoteSimulator], skus: list[str],
+                 p: dict[str, Any], rng: random.Random) -> None:
+        self.chaos, self.channels, self.skus, self.p, self.rng = chaos, channels, skus, p, rng
+        self.placed: list[tuple[str, int]] = []
+        self.counts: Counter[str] = Counter()
+
+    def buyers(self, stop_at: float) -> None:
+        names = list(self.channels)
+        interval, index = 1.0 / float(self.p["rate"]), 0
+        next_at = time.monotonic()
+        while time.monotonic() < stop_at:
+            name = names[index % len(names)]
+            index += 1
+            order, status = self.channels[name].place_order(self.rng.choice(self.skus), self.rng.randint(1, 2))
+            if order is not None:
+                self.placed.append((name, int(order["id"])))
+                self.counts["orders"] += 1
+            else:
+                self.counts[f"orders_refused_{status}"] += 1
+            next_at += interval
+            time.sleep(max(next_at - time.monotonic(), 0))
+
+    def after_sales(self, stop_at: float) -> None:
+        """Each second: a buyer cancels one recent order (5 % of orders), a merchant refunds one (3 %)."""
+        while time.monotonic() < stop_at:
+            time.sleep(1.0)
+            recent = self.placed[-50:]
+            for action, share in (("cancel", 0.05), ("refund", 0.03)):
+                for _ in range(self._draws(share)):
+                    if not recent:
+                        break
+                    name, order_id = self.rng.choice(recent)
+                    try:
+                        self.channels[name].control("POST", f"orders/{order_id}/{action}", {"restock": True})
+                        self.counts[f"{action}s"] += 1
+                    except (RuntimeError, httpx.HTTPError):
+                        self.counts[f"{action}s_refused"] += 1  # already shipped, cancelled or refunded
+
+    def _draws(self, share: float) -> int:
+        expected = float(self.p["rate"]) * share
+        whole = int(expected)
+        return whole + (1 if self.rng.random() < expected - whole else 0)
+
+    def warehouse(self, stop_at: float) -> None:
+        """Every 2 s the warehouse ships a share of the open orders the hub holds, through the hub."""
+        while time.monotonic() < stop_at:
+            time.sleep(2.0)
+            try:
+                created = self._ship_some()
+            except Exception as exc:  # the database may be cut off by a fault: ship again next round
+                self.counts[f"ship_round_failed_{type(exc).__name__}"] += 1
+                continue
+            for shipment_id in created:
+                try:
+                    enqueue_push(self.chaos.hub, shipment_id)
+                except Exception:  # Redis may be down: the sweep pushes pending shipments
+                    self.counts["ship_enqueue_lost"] += 1
+
+    def _ship_some(self) -> list[int]:
+        created: list[int] = []
+        hub = self.chaos.hub
+        with stock_change(hub) as change:
+            session = change.session
+            orders = session.scalars(select(tables.Order).where(tables.Order.status == "open")
+                                     .order_by(tables.Order.id.desc()).limit(40)).all()
+            self.counts["open_orders_seen"] += len(orders)
+            for order in orders:
+                if self.rng.random() > float(self.p["ship_share"]):
+                    continue
+                lines = session.scalars(select(tables.OrderLine).where(tables.OrderLine.order_id == order.id)).all()
+                if not any(open_units(line) > 0 and not line.held for line in lines):
+                    continue
+                shipment, is_new = create_shipment(change, order, None, carrier="DHL",
+                                                   tracking=f"CHAOS{order.id:07d}", url=None, source="chaos")
+                if is_new:
+                    created.append(shipment.id)
+                    self.counts["shipments"] += 1
+        return created
+
+
+class Faults:
+    """The fault timeline, relative to the start of the load."""
+
+    def __init__(self, chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dict[str, CutProxy],
+                 p: dict[str, Any], rng: random.Random, worker_supervisor: subprocess.Popen[bytes]) -> None:
+        self.chaos, self.channels, self.proxies, self.p, self.rng = chaos, channels, proxies, p, rng
+        self.supervisor = worker_supervisor
+        self.counts: Counter[str] = Counter()
+
+    def timeline(self) -> list[tuple[float, str]]:
+        duration, events = float(self.p["duration_s"]), []
+        kill_at = float(self.p["kill_every_s"])
+        while kill_at < duration:
+            events.append((kill_at, "worker_sigkill"))
+            kill_at += float(self.p["kill_every_s"])
+        events += [(0.15 * duration, "throttling_storm"), (0.6 * duration, "throttling_storm"),
+                   (0.25 * duration, "serve_restart"), (0.3 * duration, "pg_terminate_backend"),
+                   (0.8 * duration, "pg_terminate_backend"), (0.4 * duration, "redis_restart_empty"),
+                   (0.7 * duration, "redis_flushdb"), (0.5 * duration, "simulator_unreachable")]
+        return sorted(events)
+
+    def run(self, started: float) -> None:
+        for offset, kind in self.timeline():
+            time.sleep(max(started + offset - time.monotonic(), 0))
+            try:
+                getattr(self, kind)()
+                self.counts[kind] += 1
+            except Exception as exc:  # a fault that could not be injected is reported, not hidden
+                self.counts[f"{kind}_not_injected_{type(exc).__name__}"] += 1
+
+    def worker_sigkill(self) -> None:
+        if kill_random_child(self.supervisor.pid, self.rng) is None:
+            raise RuntimeError("no worker to kill")
+
+    def throttling_storm(self) -> None:
+        for simulator in self.channels.values():
+            simulator.configure({"next": [{"status": 429, "retry_after": 1, "count": int(self.p["storm_429s"])}]})
+
+    def serve_restart(self) -> None:
+        self.chaos.stop("serve", grace_s=5)
+        self.chaos.start_serve()
+
+    def pg_terminate_backend(self) -> None:
+        terminate_backends(POSTGRES_ADMIN_URL, self.chaos.postgres.name)
+
+    def redis_restart_empty(self) -> None:
+        self.chaos.redis.kill()
+        time.sleep(1.0)
+        self.chaos.redis.start()
+
+    def redis_flushdb(self) -> None:
+        self.chaos.redis.flushdb()
+
+    def simulator_unreachable(self) -> None:
+        proxy = self.proxies["shop-b"]
+        proxy.cut()
+        threading.Timer(float(self.p["outage_s"]), proxy.restore).start()
+
+
+def injected_failures(channels: dict[str, RemoteSimulator]) -> int:
+    total = 0
+    for simulator in channels.values():
+        by_status = simulator.requests().get("by_status", {})
+        total += sum(int(n) for status, n in by_status.items() if status in ("429", "503", "504"))
+    return total
+
+
+def converge(chaos: ChaosHub, channels: dict[str, RemoteSimulator], timeout_s: float) -> tuple[float | None, dict]:
+    """Seconds from the end of the faults until the hub is consistent and idle (None: not within timeout)."""
+    started = time.monotonic()
+    checks: dict[str, dict[str, Any]] = {}
+    while time.monotonic() - started < timeout_s:
+        try:
+            checks = check_all(chaos.hub, channels, [])
+            consistent = all(checks[name]["ok"] for name in CONVERGED)
+            if consistent and settled(chaos.hub):
+                return round(time.monotonic() - started, 1), checks
+        except Exception:  # the hub's database or Redis may still be coming back
+            pass
+        time.sleep(1.0)
+    return None, checks
+
+
+def one_run(p: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    spec = SeedSpec(products=int(p["skus"]), variants=1, stock=STOCK, seed=15)
+    channels: dict[str, RemoteSimulator] = {}
+    proxies: dict[str, CutProxy] = {}
+    try:
+        for name, platform in CHANNELS:
+            options: dict[str, Any] = {"name": name, "plan": "standard"} if platform == "shopify" else {}
+            channels[name] = RemoteSimulator(platform, **options)
+            channels[name].seed(spec)
+            if platform == "shopify":
+                proxies[name] = CutProxy(int(channels[name].url.rsplit(":", 1)[1]))
+        with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
+            chaos = ChaosHub(Path(tmp))
+            try:
+                return run_with(chaos, channels, proxies, p, rng, spec)
+            finally:
+                chaos.close()
+    finally:
+        for proxy in proxies.values():
+            proxy.close()
+        for simulator in channels.values():
+            simulator.stop()
+
+
+def run_with(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dict[str, CutProxy],
+             p: dict[str, Any], rng: random.Random, spec: SeedSpec) -> dict[str, Any]:
+    chaos.start_serve()
+    prepare(chaos, channels, proxies)
+    chaos.spawn("scheduler", "scheduler")
+    supervisor = chaos.spawn("workers", "worker", "--count", "3")
+    time.sleep(3.0)
+    for simulator in channels.values():
+        simulator.reset_counters()
+        simulator.configure({**RANDOM_FAULTS, "seed": rng.randrange(10**6)})
+    skus = [f"MS-{n:04d}-1" for n in range(1, spec.products + 1)]
+    traffic, faults = Traffic(chaos, channels, skus, p, rng), Faults(chaos, channels, proxies, p, rng, supervisor)
+    load_before = loadavg()
+    started = time.monotonic()
+    stop_at = started + float(p["duration_s"])
+    threads = [threading.Thread(target=fn, args=(stop_at,), daemon=True)
+               for fn in (traffic.buyers, traffic.after_sales, traffic.warehouse)]
+    threads.append(threading.Thread(target=faults.run, args=(started,), daemon=True))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=float(p["duration_s"]) + 120)
+    for simulator in channels.values():
+        simulator.configure(CALM)
+    proxies["shop-b"].cut()  # the outage timer may still be pending: make sure the simulator is back
+    proxies["shop-b"].restore()
+    retries = injected_failures(channels)
+    converge_s, _ = converge(chaos, channels, float(p["converge_timeout_s"]))
+    logs = [chaos.log(name) for name in ("serve", "scheduler", "workers")]
+    checks = check_all(chaos.hub, channels, logs)
+    keep = os.environ.get("CHAOS_KEEP")
+    if keep:  # the hub's logs, for a look at what happened
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for log in logs:
+            if log.exists():
+                (Path(keep) / log.name).write_bytes(log.read_bytes())
+    fault_counts = dict(faults.counts)
+    fault_counts.update(injected_by_kind(channels))
+    requests = {name: {k: v for k, v in simulator.requests().items() if k in ("total", "by_status")}
+                for name, simulator in channels.items()}
+    return {"orders": traffic.counts["orders"], "traffic": dict(traffic.counts), "faults": fault_counts,
+            "requests": requests,
+            "retries": retries, "converge_s": converge_s, "checks": checks,
+            "invariants": {name: bool(result["ok"]) for name, result in checks.items()},
+            "loadavg_before": load_before, "loadavg_after": loadavg()}
+
+
+def injected_by_kind(channels: dict[str, RemoteSimulator]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for simulator in channels.values():
+        by_status = simulator.requests().get("by_status", {})
+        counts["http_5xx"] += int(by_status.get("503", 0))
+        counts["stall_past_client_timeout"] += int(by_status.get("504", 0))
+        counts["http_429"] += int(by_status.get("429", 0))
+    return dict(counts)
+
+
+def print_table(sample: dict[str, Any]) -> None:
+    print(f"chaos: {sample['orders']} orders, {sum(sample['faults'].values())} faults injected, "
+          f"{sample['retries']} retries, converged in {sample['converge_s']} s", flush=True)
+    for kind, count in sorted(sample["faults"].items()):
+        print(f"  fault {kind:<34} {count}", flush=True)
+    for name, result in sample["checks"].items():
+        detail = ", ".join(f"{k}={v}" for k, v in result.items() if k not in ("ok", "examples"))
+        print(f"  {'PASS' if result['ok'] else 'FAIL'} {name:<26} {detail}", flush=True)
+
+
+def run(size: str = "full") -> dict[str, Any]:
+    p = PARAMETERS[size]
+    sample = one_run(p, random.Random(15))
+    print_table(sample)
+    figures = {key: sample[key] for key in ("orders", "faults", "retries", "converge_s", "invariants")}
+    return {"parameters": {**p, "channels": [list(c) for c in CHANNELS], "random_faults": RANDOM_FAULTS,
+                           "hub_settings": HUB_SETTINGS, "workers": 3, "database": "postgresql",
+                           "redis": "redis-server on a free loopback port"},
+            "figures": figures, "samples": [sample]}

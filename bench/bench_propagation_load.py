@@ -1,0 +1,192 @@
+"""Propagation under load and the hub's cost per order (issue #16, targets 1-3).
+
+Three simulated channels (two Shopify on the standard plan, one WooCommerce), each in its own
+process, sell the same 5,000 SKUs. The hub runs as a merchant runs it — webhook server, scheduler
+and worker processes — once on the embedded default (SQLite, embedded Redis) with 2 workers and
+once on PostgreSQL with a Redis server the benchmark starts on a free loopback port, with 4
+workers. Buyers order at a steady 20 per second for 60 s, round-robin over the channels.
+
+Per run: latency from the simulator accepting an order to the last other channel's stock write
+covering it (both ends from the simulators' write logs), p50/p95/p99/max; the CPU milliseconds per
+order of the hub's processes and of the simulators' processes (each read from /proc while they
+run, from the first order until the hub has settled); stock write calls per order and the
+busiest second per account; THROTTLED/429 answers.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rq.registry import StartedJobRegistry
+from sqlalchemy import func, select
+
+from bench.loadgen import Sent, order_latencies, steady_orders
+from bench.measure import Meter, loadavg, percentiles, total_cpu
+from bench.rig import HubRig
+from bench.simproc import API_SOURCES, RemoteSimulator
+from sandbox.catalogue import SeedSpec
+from store import tables
+from sync.catalog.importing import import_catalog, refresh_listings
+from sync.hub.queues import REALTIME_QUEUES, all_queues
+from sync.service.workers import run_worker
+from sync.stock.operations import import_stock
+
+NAME = "propagation_load"
+PARAMETERS: dict[str, dict[str, Any]] = {
+    "full": {"skus": 5000, "rate": 20.0, "duration_s": 60.0, "settle_timeout_s": 180.0,
+             "configs": [("sqlite", "embedded", 2), ("postgresql", "server", 4)]},
+    "smoke": {"skus": 4, "rate": 4.0, "duration_s": 1.0, "settle_timeout_s": 60.0,
+              "configs": [("sqlite", "embedded", 1), ("postgresql", "server", 1)]},
+}
+CHANNELS = (("shop-a", "shopify"), ("shop-b", "shopify"), ("woo", "woocommerce"))
+STOCK = 100_000  # enough that no order is refused
+
+
+def start_channels(skus: int) -> dict[str, RemoteSimulator]:
+    spec = SeedSpec(products=skus, variants=1, stock=STOCK, seed=16)
+    started: dict[str, RemoteSimulator] = {}
+    for name, platform in CHANNELS:
+        options: dict[str, Any] = {"name": name, "plan": "standard"} if platform == "shopify" else {}
+        started[name] = RemoteSimulator(platform, **options)
+        started[name].seed(spec)
+    return started
+
+
+def prepare(rig: HubRig, channels: dict[str, RemoteSimulator]) -> None:
+    """Accounts, catalogue from WooCommerce, listings on the others, stock from WooCommerce (in
+    this process: setup is not what is measured)."""
+    for name, simulator in channels.items():
+        rig.connect(simulator, name)
+    import_catalog(rig.hub, "woo", actor="bench")
+    for name, _ in CHANNELS[:2]:
+        refresh_listings(rig.hub, name, actor="bench")
+    import_stock(rig.hub, "woo")
+    run_worker(rig.hub.redis, burst=True)
+
+
+def hub_busy(rig: HubRig) -> bool:
+    """Work a sale still needs: jobs on the stock and orders queues, pending listings, unprocessed
+    events (a reconciliation or planning refresh on the other queues is not waited for)."""
+    redis = rig.hub.redis
+    realtime = [q for q in all_queues(redis) if q.name in REALTIME_QUEUES]
+    queued = sum(len(q) for q in realtime)
+    running = sum(StartedJobRegistry(queue=q).count for q in realtime)
+    with rig.hub.db.session() as session:
+        pending = session.scalar(select(func.count()).select_from(tables.Listing)
+                                 .where(tables.Listing.push_pending.is_(True))) or 0
+        events = session.scalar(select(func.count()).select_from(tables.WebhookEvent)
+                                .where(tables.WebhookEvent.status == "received")) or 0
+    return bool(queued or running or pending or events)
+
+
+def settle(rig: HubRig, meter: Meter, channels: dict[str, RemoteSimulator], sent: list[Sent],
+           timeout_s: float) -> float:
+    """Wait until every order has reached every other channel and the hub is idle, or the hub
+    has been idle for 10 s with orders still unreached, or `timeout_s`; seconds waited."""
+    started = time.monotonic()
+    idle_since: float | None = None
+    while time.monotonic() - started < timeout_s:
+        time.sleep(1.0)
+        meter.sample()
+        if hub_busy(rig):
+            idle_since = None
+            continue
+        idle_since = idle_since or time.monotonic()
+        _, unreached = order_latencies(sent, {name: s.writes() for name, s in channels.items()})
+        if unreached == 0 or time.monotonic() - idle_since > 10:
+            break
+    return time.monotonic() - started
+
+
+def stock_write_calls(platform: str, requests: dict[str, Any]) -> int:
+    """Stock-writing API calls: Shopify's SetQuantities mutation (the hub's) and REST
+    inventory_levels/set; WooCommerce's product/variation PUTs and batch POSTs."""
+    if platform == "shopify":
+        operations = requests.get("by_operation", {})
+        rest = sum(n for route, n in requests.get("by_route", {}).items() if "inventory_levels/set" in route)
+        return int(operations.get("SetQuantities", 0)) + rest
+    return sum(n for route, n in requests.get("by_route", {}).items()
+               if route.split(" ")[0] in {"PUT", "POST"} and route.split(" ")[1].startswith("products"))
+
+
+def busiest_second(log: list[dict[str, Any]]) -> int:
+    """API write entries in the busiest wall-clock second (an upper bound on calls per second)."""
+    seconds = Counter(int(float(e["ts"])) for e in log if e.get("source") in API_SOURCES)
+    return max(seconds.values(), default=0)
+
+
+def one_run(database: str, redis: str, workers: int, p: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    channels = start_channels(int(p["skus"]))
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp, \
+                HubRig(Path(tmp), database=database, redis=redis) as rig:
+            prepare(rig, channels)
+            skus = [f"MS-{n:04d}-1" for n in range(1, int(p["skus"]) + 1)]
+            meter = Meter()
+            meter.add("hub:webserver", rig.start_webserver().pid)
+            meter.add("hub:scheduler", rig.start_scheduler().pid)
+            for n, process in enumerate(rig.start_workers(workers)):
+                meter.add(f"hub:worker{n}", process.pid)
+            for name, simulator in channels.items():
+                meter.add(f"sim:{name}", simulator.pid)
+            rig.register_webhooks([(platform, name) for name, platform in CHANNELS])
+            time.sleep(2.0)  # workers up
+            for simulator in channels.values():
+                simulator.reset_counters()
+            load_before = loadavg()
+            meter.mark()
+            started = time.monotonic()
+            sent = steady_orders(list(channels.items()), skus, float(p["rate"]), float(p["duration_s"]), rng)
+            load_seconds = time.monotonic() - started
+            settle_s = settle(rig, meter, channels, sent, float(p["settle_timeout_s"]))
+            readings = meter.read()
+            load_after = loadavg()
+            logs = {name: simulator.writes() for name, simulator in channels.items()}
+            requests = {name: simulator.requests() for name, simulator in channels.items()}
+    finally:
+        for simulator in channels.values():
+            simulator.stop()
+    accepted = [s for s in sent if s.status < 300]
+    latencies, unreached = order_latencies(sent, logs)
+    orders = max(1, len(accepted))
+    writes = {name: stock_write_calls(platform, requests[name]) for name, platform in CHANNELS}
+    spread = percentiles(latencies)
+    return {
+        "database": database, "redis": redis, "workers": workers, "orders_sent": len(sent),
+        "orders_accepted": len(accepted), "orders_per_s": round(len(sent) / load_seconds, 2),
+        "orders_unreached": unreached, "load_s": round(load_seconds, 2), "settle_s": round(settle_s, 2),
+        "p50_ms": spread["p50"], "p95_ms": spread["p95"], "p99_ms": spread["p99"], "max_ms": spread["max"],
+        "hub_cpu_ms_per_order": round(1000 * total_cpu(readings, "hub:") / orders, 1),
+        "simulator_cpu_ms_per_order": round(1000 * total_cpu(readings, "sim:") / orders, 1),
+        "writes_per_order": round(sum(writes.values()) / orders, 2), "write_calls": writes,
+        "busiest_second_write_entries": {name: busiest_second(log) for name, log in logs.items()},
+        "throttled": {name: int(r.get("throttled", 0)) + int(r.get("by_status", {}).get("429", 0))
+                      for name, r in requests.items()},
+        "points_charged": {name: r.get("points_charged") for name, r in requests.items() if "points_charged" in r},
+        "processes": readings, "loadavg_before": load_before,
+        "loadavg_after": load_after, "latencies_ms": [round(x, 1) for x in latencies],
+        "api_requests": {name: r.get("total") for name, r in requests.items()},
+    }
+
+
+def run(size: str = "full") -> dict[str, Any]:
+    p = PARAMETERS[size]
+    rng = random.Random(16)
+    runs = [one_run(database, redis, workers, p, rng) for database, redis, workers in p["configs"]]
+    keys = ("orders_per_s", "p50_ms", "p95_ms", "p99_ms", "max_ms", "hub_cpu_ms_per_order",
+            "simulator_cpu_ms_per_order", "writes_per_order")
+    first = runs[0]
+    figures: dict[str, Any] = {k: first[k] for k in keys}
+    figures["by_config"] = {f"{r['database']}+{r['redis']}-redis/{r['workers']}w": {
+        **{k: r[k] for k in keys}, "orders_unreached": r["orders_unreached"], "throttled": r["throttled"],
+        "loadavg_before": r["loadavg_before"], "loadavg_after": r["loadavg_after"]} for r in runs}
+    figures["headline_config"] = next(iter(figures["by_config"]))
+    return {"parameters": {**{k: v for k, v in p.items() if k != "configs"},
+                           "configs": [list(c) for c in p["configs"]], "channels": [list(c) for c in CHANNELS],
+                           "shopify_plan": "standard", "order_quantity": 1, "webhooks": True},
+            "figures": figures, "samples": runs}

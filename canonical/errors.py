@@ -1,0 +1,13 @@
+"""The root of every error the hub raises on purpose.
+
+Everything marketsync raises for a reason a person can act on derives from `MarketsyncError`:
+the CLI prints it as one line, a job decides from its class what happens next (see the tree in
+`connectors/errors.py`). Anything else is a bug and is reported as an internal error.
+Messages name what is wrong and what to do; they never hold secrets or customer data.
+"""
+
+from __future__ import annotations
+
+
+class MarketsyncError(Exception):
+    """Base of the hub's own errors; its message is one line an operator can act on."""

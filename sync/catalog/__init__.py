@@ -1,0 +1,1 @@
+"""The catalogue: import, listing refresh and matching, linking, listing push."""

@@ -1,0 +1,361 @@
+"""Listing refresh: store what a channel lists, match it to variants, and open or close conflicts.
+
+`apply_listings` works on one full read of an account's listings, in one transaction:
+upsert rows by (account, external variant id), mark absent ones deleted, link what matches
+without doubt (`mapping.matching`), and keep the account's matching conflicts in step with
+what was seen: a conflict that stopped being true closes with a note saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+import canonical
+from mapping import matching
+from mapping.conflicts import ConflictKind, ConflictStatus, close_if_open, open_conflict, open_unless_ignored
+from store import tables
+from store.chunks import chunked
+from store.types import utcnow
+from sync.catalog import linking
+from sync.hub.audit import audit
+from sync.stock.change import StockChange
+
+WATCHED = (ConflictKind.UNMATCHED_LISTING, ConflictKind.DUPLICATE_SKU, ConflictKind.SKU_BARCODE_MISMATCH,
+           ConflictKind.SKU_CHANGED)
+DELETED = "deleted"
+BATCH = 1000  # listings stored per transaction while the channel is read
+
+
+@dataclass
+class Applied:
+    seen: int = 0
+    created: int = 0
+    updated: int = 0
+    linked: int = 0
+    deleted: int = 0
+    reappeared: int = 0
+    opened: int = 0
+    closed: int = 0
+    accounts: set[int] = field(default_factory=set)
+
+    def counts(self) -> dict[str, int]:
+        return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
+
+
+def subject(kind: ConflictKind, account_id: int, listing: tables.Listing) -> str:
+    if kind in (ConflictKind.SKU_CHANGED, ConflictKind.LISTING_DELETED):
+        return f"{kind.value}:{listing.id}"
+    return f"{kind.value}:{account_id}:{listing.external_variant_id}"
+
+
+class Shown(NamedTuple):
+    """What a channel showed of an unmapped listing beyond its stored row (conflict evidence, and
+    `--create`): a few strings, not the whole record, so a large first import holds little."""
+
+    product_title: str
+    variant_title: str
+    price: str | None
+    compare_at_price: str | None
+    currency: str | None
+
+    @classmethod
+    def of(cls, item: canonical.Listing) -> Shown:
+        return cls(item.product_title, item.title, str(item.price.amount) if item.price else None,
+                   str(item.compare_at_price.amount) if item.compare_at_price else None,
+                   item.price.currency if item.price else None)
+
+
+def channel_side(listing: tables.Listing, shown: Shown | None = None) -> dict[str, Any]:
+    """What the channel showed, for a conflict's evidence (and for `--create`)."""
+    side: dict[str, Any] = {
+        "external_product_id": listing.external_product_id, "external_variant_id": listing.external_variant_id,
+        "sku": listing.channel_sku, "barcode": listing.channel_barcode, "title": listing.title,
+        "status": listing.status}
+    if shown is not None:
+        side.update(shown._asdict())
+    return side
+
+
+def catalog_index(session: Session) -> matching.CatalogIndex:
+    """Every variant's id, SKU and barcode (plain rows, not ORM objects: this holds the whole catalogue)."""
+    return matching.CatalogIndex.build(matching.VariantKey(int(i), sku, barcode) for i, sku, barcode in
+                                       session.execute(select(tables.Variant.id, tables.Variant.sku,
+                                                              tables.Variant.barcode)))
+
+
+def display_title(item: canonical.Listing) -> str:
+    if item.product_title and item.title and item.title != item.product_title:
+        return f"{item.product_title} - {item.title}"[:500]
+    return (item.product_title or item.title)[:500]
+
+
+def listing_values(item: canonical.Listing) -> dict[str, Any]:
+    return {"external_product_id": item.external_product_id,
+            "external_inventory_item_id": item.external_inventory_item_id, "channel_sku": item.sku,
+            "channel_barcode": item.barcode, "title": display_title(item), "status": item.status.value,
+            "tracked": item.tracked}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """What the refresh needs of a stored listing (a plain row; ORM objects only where a conflict
+    or an absent listing needs one)."""
+
+    id: int
+    external_variant_id: str
+    sku: str | None
+    barcode: str | None
+    variant_id: int | None
+    status: str
+
+
+class Refresh:
+    """One account's refresh (see the module docstring): `upsert` each batch of the channel's
+    listings as it is read, each batch in its own short transaction, then `finish` in one."""
+
+    def __init__(self, account: tables.Account, *, normalised: bool, actor: str) -> None:
+        self.account_id, self.normalised, self.actor = account.id, normalised, actor
+        self.result = Applied()
+        self.seen: set[str] = set()
+        self.items: dict[str, Shown] = {}  # unmapped ones only, for conflict evidence
+        self.asserted: set[str] = set()
+        self.session: Session | None = None
+        self.stock: StockChange | None = None
+        self.index = matching.CatalogIndex()
+        self.rows: dict[str, Row] = {}
+
+    @property
+    def db(self) -> Session:
+        assert self.session is not None, "Refresh.upsert / finish set the session"
+        return self.session
+
+    @property
+    def change(self) -> StockChange:
+        assert self.stock is not None, "Refresh.finish sets the stock change"
+        return self.stock
+
+    # ---- rows --------------------------------------------------------------------------------
+    def upsert(self, session: Session, items: Iterable[canonical.Listing]) -> None:
+        """Store one batch of listings: new rows inserted, changed ones updated, all marked seen."""
+        self.session = session
+        batch = {item.external_variant_id: item for item in items}  # a repeat in one read: the last wins
+        stored = {r.external_variant_id: r for r in session.execute(
+            select(tables.Listing).where(tables.Listing.account_id == self.account_id,
+                                         tables.Listing.external_variant_id.in_(list(batch))))
+            .scalars()}
+        now = utcnow()
+        inserts: list[dict[str, Any]] = []
+        for external_id, item in batch.items():
+            values = listing_values(item)
+            row = stored.get(external_id)
+            if row is None:
+                inserts.append({"account_id": self.account_id, "external_variant_id": external_id,
+                                "synced_fields": {}, "last_seen_at": now, **values})
+                self.result.created += 1
+                self.items[external_id] = Shown.of(item)
+            else:
+                if row.status == DELETED:
+                    self.result.reappeared += 1
+                    self.close(subject(ConflictKind.LISTING_DELETED, self.account_id, row),
+                               "the listing is on the channel again")
+                if any(getattr(row, k) != v for k, v in values.items()):
+                    self.result.updated += 1
+                    for key, value in values.items():
+                        setattr(row, key, value)
+                row.last_seen_at = now
+                if not item.tracked:  # the channel keeps no count: nothing to push to it
+                    row.push_pending = False
+                if row.variant_id is None:
+                    self.items[external_id] = Shown.of(item)
+            self.seen.add(external_id)
+        session.flush()
+        if inserts:
+            session.execute(insert(tables.Listing), inserts)
+
+    def load_rows(self) -> None:
+        self.rows = {r.external_variant_id: Row(int(r.id), r.external_variant_id, r.channel_sku, r.channel_barcode,
+                                                r.variant_id, r.status)
+                     for r in self.db.execute(select(
+                         tables.Listing.id, tables.Listing.external_variant_id, tables.Listing.channel_sku,
+                         tables.Listing.channel_barcode, tables.Listing.variant_id, tables.Listing.status)
+                         .where(tables.Listing.account_id == self.account_id))}
+
+    def listing(self, row: Row) -> tables.Listing:
+        found = self.db.get(tables.Listing, row.id)
+        assert found is not None
+        return found
+
+    def mark_absent(self) -> None:
+        """Listings missing from a full read were deleted on the channel."""
+        unpublished: set[int] = set()
+        for external_id, light in self.rows.items():
+            if external_id in self.seen or light.status == DELETED:
+                continue
+            row = self.listing(light)
+            row.status = DELETED
+            self.result.deleted += 1
+            if row.variant_id is not None:
+                self.open(ConflictKind.LISTING_DELETED, row, evidence={
+                    "channel": {**channel_side(row), "status": "absent from the channel's listings"},
+                    "hub": {"sku": self.index.skus.get(row.variant_id)},
+                    "last_seen_at": row.last_seen_at.isoformat() if row.last_seen_at else None},
+                    suggestions=[suggest("unlink", why="stop publishing stock to a listing that is gone"),
+                                 suggest("ignore", why="keep the link in case the listing comes back")])
+                unpublished.add(row.variant_id)
+        if unpublished:
+            self.db.flush()
+            self.change.touch(unpublished)
+
+    # ---- conflicts ---------------------------------------------------------------------------
+    def open(self, kind: ConflictKind, row: tables.Listing, *, evidence: dict[str, Any],
+             suggestions: list[dict[str, str]], variant_id: int | None = None) -> None:
+        key = subject(kind, self.account_id, row)
+        self.asserted.add(key)
+        opener = open_conflict if kind == ConflictKind.SKU_CHANGED else open_unless_ignored
+        before = self.db.scalar(select(tables.Conflict.id).where(
+            tables.Conflict.subject == key, tables.Conflict.status == ConflictStatus.OPEN.value))
+        opened = opener(self.db, kind, key, evidence=evidence, suggestions=suggestions,
+                        account_id=self.account_id, listing_id=row.id, variant_id=variant_id)
+        if opened is not None and before is None:
+            self.result.opened += 1
+            audit(self.db, self.actor, "conflict.open", f"conflict:{opened.id}",
+                  {"kind": kind.value, "subject": key})
+
+    def close(self, key: str, note: str) -> None:
+        closed = close_if_open(self.db, key, note)
+        if closed is not None:
+            self.result.closed += 1
+            audit(self.db, self.actor, "conflict.self_resolved", f"conflict:{closed.id}", {"note": closed.note})
+
+    def close_stale(self) -> None:
+        """Open matching conflicts of this account not confirmed by this refresh resolved themselves."""
+        stale = self.db.scalars(select(tables.Conflict).where(
+            tables.Conflict.account_id == self.account_id, tables.Conflict.status == ConflictStatus.OPEN.value,
+            tables.Conflict.kind.in_([k.value for k in WATCHED])))
+        for conflict in list(stale):
+            if conflict.subject in self.asserted:
+                continue
+            row = self.db.get(tables.Listing, conflict.listing_id) if conflict.listing_id else None
+            self.close(conflict.subject, self.describe_now(row))
+
+    def describe_now(self, row: tables.Listing | None) -> str:
+        if row is None:
+            return "the listing is no longer known"
+        if row.status == DELETED:
+            return "the listing was deleted on the channel"
+        state = f"the channel now shows SKU {row.channel_sku!r}, barcode {row.channel_barcode!r}"
+        sku = self.index.skus.get(row.variant_id) if row.variant_id else None
+        return f"{state}; linked to SKU {sku!r}" if sku else state
+
+    # ---- matching ----------------------------------------------------------------------------
+    def match_unmapped(self, light: Row, duplicates: dict[str, tuple[str, ...]], links: list[linking.Link]) -> None:
+        key = matching.ListingKey(light.external_variant_id, light.sku, light.barcode)
+        found = matching.match_listing(key, self.index, normalised=self.normalised, duplicates=duplicates)
+        if found.links and found.variant_id is not None:
+            note = f"listing linked to SKU {self.index.skus[found.variant_id]!r} (matched by {found.outcome.value})"
+            links.append(linking.Link(light.id, self.account_id, found.variant_id, light.sku, light.barcode, note))
+            self.result.linked += 1
+            return
+        self.open_for(self.listing(light), found)
+
+    def skus(self, ids: Iterable[int]) -> list[str]:
+        return [self.index.skus[i] for i in ids if i in self.index.skus]
+
+    def open_for(self, row: tables.Listing, found: matching.Match) -> None:
+        channel = channel_side(row, self.items.get(row.external_variant_id))
+        if found.outcome == matching.Outcome.DUPLICATE:
+            others = [channel_side(self.listing(self.rows[i])) for i in found.duplicates if i in self.rows]
+            self.open(ConflictKind.DUPLICATE_SKU, row, evidence={
+                "channel": channel, "same_sku_on_account": others,
+                "hub": {"variants_with_sku": self.skus(self.index.sku_matches(row.channel_sku, normalised=True)[1])}},
+                suggestions=duplicate_suggestions(row, self))
+        elif found.outcome == matching.Outcome.MISMATCH:
+            by_sku, by_barcode = self.skus(found.by_sku), self.skus(found.by_barcode)
+            self.open(ConflictKind.SKU_BARCODE_MISMATCH, row, evidence={
+                "channel": channel, "hub": {"sku_points_to": by_sku, "barcode_points_to": by_barcode}},
+                suggestions=[suggest("link", s, why="the SKU says so") for s in by_sku]
+                + [suggest("link", s, why="the barcode says so (rule barcode)") for s in by_barcode]
+                + [suggest("ignore")])
+        else:
+            candidates = self.skus(found.by_sku) + self.skus(found.by_barcode)
+            reason = ("several variants match: " + ", ".join(candidates)) if candidates else \
+                "no variant has this SKU or barcode"
+            self.open(ConflictKind.UNMATCHED_LISTING, row, evidence={
+                "channel": channel, "hub": {"candidates": candidates}, "reason": reason},
+                suggestions=[suggest("link", s, why="a candidate") for s in candidates]
+                + [suggest("create", why="add it to the catalogue from the listing"), suggest("ignore")])
+
+    def check_mapped(self, light: Row) -> None:
+        """A mapped listing keeps its link; a changed SKU or a disagreeing barcode is reported."""
+        sku = self.index.skus.get(light.variant_id) if light.variant_id else None
+        if sku is None or light.variant_id is None:
+            return
+        key = matching.ListingKey(light.external_variant_id, light.sku, light.barcode)
+        sku_ok = matching.sku_agrees(light.sku, sku, normalised=self.normalised)
+        disagree = matching.barcode_disagrees(key, light.variant_id, self.index)
+        if sku_ok and not disagree:
+            return
+        row = self.listing(light)
+        identity = (row.synced_fields or {}).get(linking.IDENTITY) or {}
+        if not sku_ok and row.channel_sku != identity.get("sku"):
+            self.open(ConflictKind.SKU_CHANGED, row, variant_id=light.variant_id, evidence={
+                "channel": channel_side(row), "hub": {"sku": sku, "variant_id": light.variant_id}},
+                suggestions=[suggest("keep-channel", why="keep the link and accept the channel's SKU"),
+                             suggest("unlink", why="the listing is another item now"),
+                             suggest("link", row.channel_sku or "", why="link it to the variant with that SKU")])
+        if disagree and row.channel_barcode != identity.get("barcode"):
+            self.open(ConflictKind.SKU_BARCODE_MISMATCH, row, variant_id=light.variant_id, evidence={
+                "channel": channel_side(row),
+                "hub": {"linked_to": sku, "barcode_points_to": self.skus(disagree)}},
+                suggestions=[suggest("ignore", why="keep the link")]
+                + [suggest("link", s, why="the barcode says so (rule barcode)") for s in self.skus(disagree)])
+
+    def finish(self, change: StockChange) -> Applied:
+        """After the last batch: deletions, matching, links (in bulk) and conflicts, in one transaction.
+
+        `change` is settled here: `result.accounts` holds the accounts that need a stock push."""
+        self.session, self.stock = change.session, change
+        session = change.session
+        self.index = catalog_index(session)
+        self.load_rows()
+        self.result.seen = len(self.seen)
+        self.mark_absent()
+        seen = [row for external_id, row in self.rows.items() if external_id in self.seen]
+        keys = [matching.ListingKey(r.external_variant_id, r.sku, r.barcode) for r in seen]
+        duplicates = matching.duplicate_skus(keys, normalised=self.normalised)
+        links: list[linking.Link] = []
+        for row in seen:
+            if row.variant_id is None:
+                self.match_unmapped(row, duplicates, links)
+            else:
+                self.check_mapped(row)
+        accounts, closed = linking.link_many(change, links, actor=self.actor, by_itself=True)
+        self.result.accounts |= accounts | change.settle()
+        self.result.closed += closed
+        self.close_stale()
+        return self.result
+
+
+def suggest(resolution: str, argument: str = "", *, why: str = "") -> dict[str, str]:
+    return {"resolution": resolution, "argument": argument, "why": why}
+
+
+def duplicate_suggestions(row: tables.Listing, refresh: Refresh) -> list[dict[str, str]]:
+    _, found = refresh.index.sku_matches(row.channel_sku, normalised=True)
+    links = [suggest("link", s, why="this listing is the real one") for s in refresh.skus(found)]
+    return [*links, suggest("ignore", why="leave it unlinked"),
+            suggest("create", why="it is a different item: add it to the catalogue")]
+
+
+def apply_listings(change: StockChange, account: tables.Account, listings: Iterable[canonical.Listing], *,
+                   normalised: bool, actor: str = "marketsync") -> Applied:
+    """Apply one full read of `account`'s listings in one transaction (see the module docstring)."""
+    refresh = Refresh(account, normalised=normalised, actor=actor)
+    for batch in chunked(listings, BATCH):
+        refresh.upsert(change.session, batch)
+    return refresh.finish(change)

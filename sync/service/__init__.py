@@ -1,0 +1,1 @@
+"""The long-running service: scheduler, workers, webhook server, and `sync --once`."""

@@ -1,0 +1,306 @@
+"""The per-account stock push: every pending listing of an account, in the platform's largest batches.
+
+Requests for a push are coalesced by `sync.stock.push_queue`; the job (`sync.jobs.push_stock`)
+runs `push_stock`, which claims the account, drains until no request came in while it ran, and
+lets go. A compare-and-swap write refused as stale is not resolved here: the channel's number is
+kept (`stale_reads`), the listing waits, and a separate job (`sync.jobs.check_stale`, in
+`sync.stock.reconcile`) polls the account's orders and decides, then asks for a push again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from canonical.errors import MarketsyncError
+from connectors.base import Capability, Connector
+from connectors.errors import Interrupted
+from connectors.stock import StockUpdate, StockWriteMode, StockWriteResult, WriteStatus
+from store import tables
+from store.types import utcnow
+from sync.hub import health
+from sync.hub.accounts import job_account
+from sync.hub.context import Hub
+from sync.hub.queues import queue
+from sync.stock import push_queue, writes
+from sync.stock.confirm import request_confirmation
+from sync.stock.desired import acknowledge, blocked_listing_ids
+
+log = logging.getLogger(__name__)
+
+CHECK_STALE_JOB = "sync.jobs.check_stale"
+STALE_GRACE = timedelta(seconds=60)  # a stale read younger than this still has its check queued
+
+
+@dataclass
+class PushReport:
+    account_id: int
+    account: str = ""
+    sent: int = 0
+    batches: int = 0
+    calls: int = 0
+    stale: int = 0
+    failed: int = 0
+    submitted: int = 0
+    drift: dict[str, int] = field(default_factory=dict)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"account_id": self.account_id, "account": self.account, "sent": self.sent,
+                "batches": self.batches, "calls": self.calls, "stale": self.stale, "failed": self.failed,
+                "submitted": self.submitted,
+                "drift": self.drift, "changes": self.changes, "errors": self.errors[:20]}
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    listing_id: int
+    sku: str
+    desired: int
+    acknowledged: int | None
+    update: StockUpdate
+
+
+def delta_id(listing: tables.Listing) -> str:
+    """The idempotency id of the delta from the listing's acknowledged to its desired quantity: the
+    same while that intent is unanswered, new after each acknowledgement (its time is in it)."""
+    stamp = listing.acknowledged_at.isoformat() if listing.acknowledged_at else "-"
+    intent = f"{listing.id}:{stamp}:{listing.acknowledged_quantity}:{listing.desired_quantity}"
+    return "ms" + hashlib.sha256(intent.encode()).hexdigest()[:30]
+
+
+def stock_update(listing: tables.Listing, mode: StockWriteMode) -> StockUpdate:
+    """The desired quantity in the platform's write mode: a compared number for CAS, a delta from the
+    acknowledged quantity (under `delta_id`) for DELTA platforms (none before any acknowledgement)."""
+    assert listing.desired_quantity is not None
+    acknowledged = listing.acknowledged_quantity
+    delta = listing.desired_quantity - acknowledged if mode is StockWriteMode.DELTA and acknowledged is not None \
+        else None
+    return StockUpdate(str(listing.id), listing.external_variant_id, listing.external_product_id,
+                       listing.external_inventory_item_id, None, listing.desired_quantity,
+                       acknowledged if mode is StockWriteMode.ABSOLUTE_CAS else None, delta,
+                       delta_id(listing) if delta is not None else None)
+
+
+def pending_batch(hub: Hub, account_id: int, size: int, exclude: set[int],
+                  mode: StockWriteMode) -> list[PendingItem]:
+    """The next `size` pending listings of an account, each as `stock_update` expresses it now, or as
+    its unanswered delta went out (`sync.stock.writes`); one that cannot be sent yet joins `exclude`."""
+    with hub.db.session() as session:
+        skip = exclude | blocked_listing_ids(session, account_id) | writes.waiting_listing_ids(session, account_id) \
+            | stale_listing_ids(session, account_id)
+        resend = writes.resend_listing_ids(session, account_id)
+        stmt = (select(tables.Listing, tables.Variant.sku).join(tables.Variant)
+                .where(tables.Listing.account_id == account_id,
+                       or_(tables.Listing.push_pending.is_(True), tables.Listing.id.in_(resend)),
+                       tables.Listing.desired_quantity.is_not(None))
+                .order_by(tables.Listing.id).limit(size + len(skip)))
+        items = []
+        for listing, sku in session.execute(stmt).all():
+            if listing.id in skip:
+                continue
+            assert listing.desired_quantity is not None
+            update = writes.update_for(session, listing, stock_update(listing, mode), mode)
+            if update is None:
+                exclude.add(listing.id)
+                continue
+            items.append(PendingItem(listing.id, sku, update.quantity, listing.acknowledged_quantity, update))
+            if len(items) == size:
+                break
+        return items
+
+
+def _record(hub: Hub, report: PushReport, items: list[PendingItem], results: list[StockWriteResult],
+            mode: StockWriteMode) -> tuple[list[tuple[int, int]], set[int]]:
+    """Store each result; returns (stale listing, observed) pairs and the listings that failed."""
+    by_ref = {r.listing_ref: r for r in results}
+    stale: list[tuple[int, int]] = []
+    failed: set[int] = set()
+    with hub.db.session() as session:
+        for item in items:
+            result = by_ref.get(str(item.listing_id))
+            writes.settle(session, report.account_id, item.update, result)
+            if result is not None and result.status is WriteStatus.SUBMITTED:
+                report.submitted += 1  # acknowledged only once `sync.stock.confirm` hears it was applied
+            elif result is not None and result.status is WriteStatus.APPLIED:
+                written, compared = writes.acknowledged_as(item.update, result, mode, item.acknowledged)
+                acknowledge(session, item.listing_id, written, compared=compared)
+                report.sent += 1
+                report.changes.append({"listing_id": item.listing_id, "sku": item.sku,
+                                       "from": item.acknowledged, "to": written})
+            elif result is not None and result.status is WriteStatus.STALE and result.observed_quantity is not None:
+                stale.append((item.listing_id, result.observed_quantity))
+            else:
+                failed.add(item.listing_id)
+                reason = result.reason if result else "no result from the connector"
+                report.errors.append(f"listing {item.listing_id} ({item.sku}): {reason}")
+    report.stale += len(stale)
+    report.failed += len(failed)
+    return stale, failed
+
+
+def stale_listing_ids(session: Session, account_id: int) -> set[int]:
+    """Listings whose last write was refused as stale and whose check has not run yet."""
+    return {int(i) for i in session.scalars(select(tables.StaleRead.listing_id)
+                                            .where(tables.StaleRead.account_id == account_id))}
+
+
+def _keep_stale(hub: Hub, account_id: int, stale: list[tuple[int, int]]) -> None:
+    """Remember what the channel showed; the stale check decides (a repeat keeps the latest number).
+    A read the hub already follows (the channel's sale was ingested while the write was out) is
+    explained at once: the listing stays pending and the next round writes it."""
+    with hub.db.session() as session:
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        for listing_id, observed in stale:
+            if session.scalar(select(tables.Listing.acknowledged_quantity)
+                              .where(tables.Listing.id == listing_id)) == observed:
+                continue
+            stmt = dialect.insert(tables.StaleRead).values(listing_id=listing_id, account_id=account_id,
+                                                           observed=observed, seen_at=utcnow())
+            session.execute(stmt.on_conflict_do_update(index_elements=["listing_id"],
+                                                       set_={"observed": observed, "seen_at": utcnow()}))
+
+
+def sweep_stale(hub: Hub) -> int:
+    """Queue the stale check of every account with reads older than a minute (a lost job)."""
+    with hub.db.session() as session:
+        accounts = session.scalars(select(tables.StaleRead.account_id).where(
+            tables.StaleRead.seen_at <= utcnow() - STALE_GRACE).distinct()).all()
+    return sum(1 for account_id in accounts if enqueue_stale_check(hub, int(account_id)))
+
+
+def enqueue_stale_check(hub: Hub, account_id: int) -> bool:
+    """Queue a stale check of the account on the stock queue (a stock change waits for it). Each
+    check takes the reads it settles under a row lock, so two checks never settle one read twice."""
+    job_id = f"check-stale-{account_id}-{uuid.uuid4().hex[:12]}"
+    options: dict[str, Any] = {"job_id": job_id, "result_ttl": 0, "job_timeout": hub.settings.workers.job_timeout_s,
+                               "description": f"settle stale stock reads of account {account_id}"}
+    delay = hub.settings.sync.stale_check_delay_s
+    if delay > 0:  # the sale's own event usually explains the read first (`desired.channel_sold`)
+        queue("stock", hub.redis).enqueue_in(timedelta(seconds=delay), CHECK_STALE_JOB, account_id, **options)
+    else:
+        queue("stock", hub.redis).enqueue(CHECK_STALE_JOB, account_id, **options)
+    return True
+
+
+def learn_delta_bases(hub: Hub, account: tables.Account) -> None:
+    """A delta needs a base: pending listings never acknowledged take the channel's live number first
+    (a first sight, as reconciliation records it)."""
+    from sync.stock.reconcile import observed_quantities
+
+    listing = tables.Listing
+    with hub.db.session() as session:
+        unknown = session.scalar(select(listing.id).where(
+            listing.account_id == account.id, listing.push_pending.is_(True),
+            listing.acknowledged_quantity.is_(None)).limit(1))
+    if unknown is None:
+        return
+    observed = observed_quantities(hub, account)
+    with hub.db.session() as session:
+        for row in session.scalars(select(listing).where(listing.account_id == account.id,
+                                                         listing.acknowledged_quantity.is_(None))):
+            value = observed.get(row.external_variant_id)
+            if value is not None:
+                row.acknowledged_quantity, row.acknowledged_at = value, utcnow()
+                row.push_pending = row.desired_quantity is not None and row.desired_quantity != value
+
+
+def push_account(hub: Hub, account_id: int, connector: Connector | None = None) -> PushReport:
+    """Send every pending listing of one account in the platform's largest batches."""
+    with hub.db.session() as session:
+        account = session.get(tables.Account, account_id)
+        if account is None or not account.enabled or account.failing_since is not None:
+            return PushReport(account_id)
+    own = connector is None
+    connector = connector or hub.connector(account)
+    report = PushReport(account_id, account.name)
+    if not connector.can(Capability.WRITE_STOCK):
+        if own:
+            connector.close()
+        return report
+    mode, size = connector.stock_write_mode, max(connector.stock_batch_size, 1)
+    exclude: set[int] = set()
+    calls_before = connector.calls
+    try:
+        if mode is StockWriteMode.DELTA:
+            learn_delta_bases(hub, account)
+        while batch := pending_batch(hub, account_id, size, exclude, mode):
+            results = connector.set_stock([item.update for item in batch])
+            report.batches += 1
+            stale, failed = _record(hub, report, batch, results, mode)
+            exclude |= failed | {listing_id for listing_id, _ in stale}
+            if stale:
+                _keep_stale(hub, account_id, stale)
+    finally:
+        report.calls = connector.calls - calls_before
+        if own:
+            connector.close()
+    if report.submitted:
+        request_confirmation(hub, account_id)
+    return report
+
+
+def _save_run(hub: Hub, report: PushReport, started: Any) -> None:
+    if not (report.sent or report.stale or report.failed):
+        return
+    counts = {k: v for k, v in report.as_dict().items() if k in ("sent", "batches", "calls", "stale", "failed")}
+    counts["drift"] = report.drift
+    with hub.db.session() as session:
+        session.add(tables.SyncRun(kind="push", account_id=report.account_id, counts=counts,
+                                   status="failed" if report.failed else "ok", started_at=started,
+                                   finished_at=utcnow(), error="; ".join(report.errors[:5]) or None))
+
+
+def _drain_round(hub: Hub, account_id: int, total: PushReport) -> None:
+    """One pass over the account's pending listings, recorded and added to `total`."""
+    started = utcnow()
+    report = push_account(hub, account_id)
+    _save_run(hub, report, started)
+    if report.errors:
+        health.failed(hub, account_id, "stock push", RuntimeError("; ".join(report.errors[:3])))
+    elif report.sent:
+        health.succeeded(hub, account_id)
+    total.account, total.sent = report.account, total.sent + report.sent
+    total.batches, total.calls = total.batches + report.batches, total.calls + report.calls
+    total.stale, total.failed = total.stale + report.stale, total.failed + report.failed
+
+
+def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
+    """Claim the account, push its pending stock until nothing is left and no request came in
+    meanwhile, then let go (see `sync.stock.push_queue`). A job that finds the account claimed by
+    a live holder ends at once: the holder drains what it was asked for."""
+    with hub.db.session() as session:
+        if job_account(session, account_id) is None:  # removed or disabled since it was queued
+            return {"account_id": account_id, "skipped": "account missing or disabled"}
+    holder = uuid.uuid4().hex
+    if not push_queue.claim(hub, account_id, holder):
+        return {"account_id": account_id, "absorbed": True}
+    total = PushReport(account_id)
+    try:
+        with push_queue.ClaimKeeper(hub, account_id, holder):  # renews the lease while the drain runs
+            while True:
+                _drain_round(hub, account_id, total)
+                if push_queue.finish(hub, account_id, holder):
+                    break
+    except Interrupted:  # the worker is stopping: not the account's failure
+        push_queue.release(hub, account_id, holder)
+        raise
+    except MarketsyncError as exc:  # recorded for `status`; the job's error policy decides what follows
+        push_queue.release(hub, account_id, holder)
+        health.failed(hub, account_id, "stock push", exc)
+        raise
+    except BaseException:
+        push_queue.release(hub, account_id, holder)
+        raise
+    if total.stale:
+        enqueue_stale_check(hub, account_id)
+    return {k: v for k, v in total.as_dict().items() if k != "changes"}

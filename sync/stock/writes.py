@@ -1,0 +1,103 @@
+"""A desired quantity expressed in the connector's write mode, and the writes still out.
+
+- ABSOLUTE: the number itself; ABSOLUTE_CAS: the number and the acknowledged one to compare with.
+- DELTA: `desired - acknowledged` under its idempotency id (`sync.stock.push.stock_update`), kept in
+  `stock_writes` (status `sending`) before it is sent. Until the platform answers, every later push
+  sends that same delta under that same id, whatever the desired quantity became meanwhile, so a retry after a lost
+  answer is applied once (or, where the platform keeps no ids, recognised by the connector's own
+  journal). Once answered, the row goes and the next push computes a fresh delta.
+- A `submitted` answer (an async platform) is kept as a `submitted` row with its handle: the
+  listing is not pushed again until `sync.stock.confirm` hears that the write was applied or
+  rejected. Nothing counts as acknowledged until applied.
+
+An applied DELTA write moves the acknowledged quantity by its delta (relative, as a
+compare-and-swap does): the channel's own sales ingested meanwhile have already moved it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from connectors.stock import StockUpdate, StockWriteMode, StockWriteResult, WriteStatus
+from store import tables
+from store.types import utcnow
+
+SENDING = "sending"
+SUBMITTED = "submitted"
+
+
+def waiting_listing_ids(session: Session, account_id: int) -> set[int]:
+    """Listings whose last write the platform accepted but has not confirmed yet."""
+    return {int(i) for i in session.scalars(select(tables.StockWrite.listing_id).where(
+        tables.StockWrite.account_id == account_id, tables.StockWrite.status == SUBMITTED))}
+
+
+def _update(listing: tables.Listing, quantity: int, *, compare: int | None = None, delta: int | None = None,
+            idempotency_id: str | None = None) -> StockUpdate:
+    return StockUpdate(str(listing.id), listing.external_variant_id, listing.external_product_id,
+                       listing.external_inventory_item_id, None, quantity, compare, delta, idempotency_id)
+
+
+def update_from_row(listing: tables.Listing, row: tables.StockWrite) -> StockUpdate:
+    """The write a row stands for, exactly as it was first sent."""
+    return _update(listing, row.quantity, delta=row.delta, idempotency_id=row.idempotency_id)
+
+
+def update_for(session: Session, listing: tables.Listing, fresh: StockUpdate,
+               mode: StockWriteMode) -> StockUpdate | None:
+    """What to send for `listing` now: its unanswered delta again, unchanged; else `fresh` (the
+    desired quantity in the write mode), a delta of it kept as `sending` before it goes out. None
+    while a submitted write of it is unconfirmed, or a delta has no base yet."""
+    row = session.scalar(select(tables.StockWrite).where(tables.StockWrite.listing_id == listing.id))
+    if row is not None:
+        if row.status == SUBMITTED:
+            return None
+        if row.delta is not None:  # an unanswered delta: the same one again
+            row.attempts, row.updated_at = row.attempts + 1, utcnow()
+            return update_from_row(listing, row)
+        session.delete(row)  # an absolute write left unanswered: the current number supersedes it
+        session.flush()
+    if mode is StockWriteMode.DELTA and (fresh.delta is None or fresh.idempotency_id is None):
+        return None
+    if fresh.delta is not None:
+        session.add(tables.StockWrite(listing_id=listing.id, account_id=listing.account_id, status=SENDING,
+                                      quantity=fresh.quantity, base_quantity=fresh.quantity - fresh.delta,
+                                      delta=fresh.delta, idempotency_id=fresh.idempotency_id))
+        session.flush()
+    return fresh
+
+
+def acknowledged_as(update: StockUpdate, result: StockWriteResult, mode: StockWriteMode,
+                    acknowledged: int | None) -> tuple[int, int | None]:
+    """(written, compared) for `sync.stock.desired.acknowledge` of an applied result."""
+    if update.delta is not None:
+        return update.quantity, update.quantity - update.delta
+    written = result.quantity if result.quantity is not None else update.quantity
+    return written, acknowledged if mode is StockWriteMode.ABSOLUTE_CAS else None
+
+
+def settle(session: Session, account_id: int, update: StockUpdate, result: StockWriteResult | None) -> None:
+    """Keep or drop the listing's row after an answer (no answer: a delta stays to be sent again)."""
+    listing_id = int(update.listing_ref)
+    if result is None:
+        return
+    if result.status is WriteStatus.SUBMITTED:
+        row = session.scalar(select(tables.StockWrite).where(tables.StockWrite.listing_id == listing_id))
+        if row is None:
+            row = tables.StockWrite(listing_id=listing_id, account_id=account_id, status=SUBMITTED,
+                                    quantity=update.quantity, delta=update.delta,
+                                    idempotency_id=update.idempotency_id)
+            session.add(row)
+        row.status, row.handle, row.updated_at = SUBMITTED, result.handle, utcnow()
+        if update.delta is not None and row.base_quantity is None:
+            row.base_quantity = update.quantity - update.delta
+        session.flush()
+        return
+    session.execute(delete(tables.StockWrite).where(tables.StockWrite.listing_id == listing_id))
+
+
+def resend_listing_ids(session: Session, account_id: int) -> set[int]:
+    """Listings with a delta that went out unanswered: sent again even if nothing is pending now."""
+    return {int(i) for i in session.scalars(select(tables.StockWrite.listing_id).where(
+        tables.StockWrite.account_id == account_id, tables.StockWrite.status == SENDING))}

@@ -1,0 +1,56 @@
+"""`store.bulk` and `store.chunks.among`: one statement for many rows, on both databases."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from store import tables
+from store.bulk import FEW_ROWS, insert_rows, update_rows
+from store.chunks import FEW_VALUES, among
+from sync.hub.context import Hub
+
+SKUS = ["A-1", 'quote"d', "back\\slash", "短袖-红", "emoji-🙂", "comma,semi;"]
+
+
+def test_among_matches_exactly_the_values_given_whatever_they_hold(hub: Hub) -> None:
+    with hub.db.session() as session:
+        product = tables.Product(title="P")
+        session.add(product)
+        session.flush()
+        session.add_all([tables.Variant(product_id=product.id, sku=sku) for sku in [*SKUS, "NOT-ASKED"]])
+        session.flush()
+        padded = [*SKUS, *(f"absent-{n}" for n in range(FEW_VALUES))]  # past FEW_VALUES: one parameter
+        for wanted in (SKUS, padded):
+            found = set(session.scalars(select(tables.Variant.sku).where(among(session, tables.Variant.sku, wanted))))
+            assert found == set(SKUS)
+        ids = list(session.scalars(select(tables.Variant.id).where(tables.Variant.sku.in_(SKUS[:2]))))
+        by_id = set(session.scalars(select(tables.Variant.sku).where(among(session, tables.Variant.id, ids))))
+        assert by_id == set(SKUS[:2])
+        assert list(session.scalars(select(tables.Variant.id).where(among(session, tables.Variant.id, [])))) == []
+
+
+@pytest.mark.parametrize("count", [3, FEW_ROWS + 50])  # executemany, and unnest arrays on PostgreSQL
+def test_insert_and_update_rows_write_every_row_once(hub: Hub, count: int) -> None:
+    with hub.db.session() as session:
+        table = tables.Product.__table__
+        statement, params = insert_rows(session, table, [{"title": f"T{n}"} for n in range(count)])
+        ids = [row_id for (row_id,) in session.execute(statement.returning(table.c.id), params)]
+        assert len(ids) == count
+        changed = ids[:-1]
+        session.execute(*update_rows(session, table, "id", [{"id": i, "title": f"U{i}"} for i in changed]))
+        titles = dict(session.execute(select(tables.Product.id, tables.Product.title)).all())
+        assert titles == {**{i: f"U{i}" for i in changed}, ids[-1]: f"T{count - 1}"}
+
+
+def test_among_past_few_values_binds_one_parameter(hub: Hub) -> None:
+    with hub.db.session() as session:
+        product = tables.Product(title="P")
+        session.add(product)
+        session.flush()
+        skus = [f"S-{n}" for n in range(FEW_VALUES * 3)]
+        session.add_all([tables.Variant(product_id=product.id, sku=sku) for sku in skus])
+        session.flush()
+        wanted = [*skus[::2], "NOT-THERE"]
+        found = set(session.scalars(select(tables.Variant.sku).where(among(session, tables.Variant.sku, wanted))))
+        assert found == set(skus[::2])

@@ -1,0 +1,52 @@
+"""Recomputing stock for more variants than PostgreSQL binds parameters in one statement.
+
+`stock import` of 100,000 variants, or a receipt of more than 65,535 rows, recomputes every
+listing of those variants at once; the id filters are split (`store.chunks`), so it completes
+on both databases instead of failing and rolling everything back.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, insert, select
+
+from store import tables
+from store.chunks import IN_LIST_CHUNK, chunked
+from sync.hub.context import Hub
+from sync.stock.desired import recompute_desired
+from sync.stock.locations import hub_location
+
+VARIANTS = 70_000  # past PostgreSQL's 65,535 bound parameters
+
+
+def test_chunked_keeps_order_and_sizes() -> None:
+    parts = list(chunked(range(25), size=10))
+    assert [len(p) for p in parts] == [10, 10, 5]
+    assert [x for p in parts for x in p] == list(range(25))
+    assert IN_LIST_CHUNK < 65_535
+
+
+def test_recompute_of_more_variants_than_postgres_binds(hub: Hub) -> None:
+    with hub.db.session() as session:
+        location = hub_location(session).id
+        account = tables.Account(name="big", platform="woocommerce", options={"url": "http://127.0.0.1:9"})
+        product = tables.Product(title="Many sizes")
+        session.add_all([account, product])
+        session.flush()
+        session.execute(insert(tables.Variant), [
+            {"product_id": product.id, "sku": f"BIG-{n}", "title": "", "options": {}} for n in range(VARIANTS)])
+        ids = list(session.scalars(select(tables.Variant.id).order_by(tables.Variant.id)))
+        session.execute(insert(tables.Listing), [
+            {"account_id": account.id, "variant_id": v, "external_product_id": "1", "external_variant_id": str(v),
+             "title": "", "status": "active", "synced_fields": {}} for v in ids])
+        session.execute(insert(tables.StockLevel), [
+            {"variant_id": v, "location_id": location, "on_hand": 7, "committed": 2} for v in ids])
+        account_id = account.id
+    with hub.db.session() as session:
+        assert recompute_desired(session, hub.settings, set(ids)) == {account_id}
+    with hub.db.session() as session:
+        published = session.execute(select(tables.Listing.desired_quantity, func.count())
+                                    .group_by(tables.Listing.desired_quantity)).all()
+        pending = session.scalar(select(func.count()).select_from(tables.Listing)
+                                 .where(tables.Listing.push_pending.is_(True)))
+    assert published == [(5, VARIANTS)]
+    assert pending == VARIANTS

@@ -1,0 +1,117 @@
+"""Push coalescing in the database: one draining job per account, a request during a drain is drained."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from store import tables
+from store.types import utcnow
+from sync.hub.context import Hub
+from sync.hub.queues import queue
+from sync.stock import push, push_queue
+
+
+def account(hub: Hub, name: str = "shop", platform: str = "shopify", **values: object) -> int:
+    with hub.db.session() as session:
+        row = tables.Account(name=name, platform=platform, options={}, **values)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def claim_row(hub: Hub, account_id: int) -> tables.PushClaim:
+    with hub.db.session() as session:
+        row = session.get(tables.PushClaim, account_id)
+        assert row is not None
+        return row
+
+
+def test_a_queued_job_absorbs_requests_until_it_starts(hub: Hub) -> None:
+    shop = account(hub)
+    first = push_queue.request_pushes(hub, [shop])
+    assert len(first) == 1 and first[0].startswith(f"push-stock-{shop}-")
+    assert push_queue.request_pushes(hub, [shop, shop]) == []
+    assert queue("stock", hub.redis).count == 1
+    assert push_queue.claim(hub, account_id=shop, holder="job-1")
+    row = claim_row(hub, shop)
+    assert row.queued_at is None and row.holder == "job-1" and not row.requested
+
+
+def test_a_request_during_a_drain_makes_the_holder_drain_again(hub: Hub) -> None:
+    shop = account(hub)
+    assert push_queue.claim(hub, shop, "job-1")
+    assert push_queue.request_pushes(hub, [shop]) == []  # the live holder is told, no second job
+    assert claim_row(hub, shop).requested
+    assert push_queue.finish(hub, shop, "job-1") is False  # drain again
+    assert push_queue.finish(hub, shop, "job-1") is True   # nothing new: let go
+    assert claim_row(hub, shop).holder is None
+    assert len(push_queue.request_pushes(hub, [shop])) == 1  # no holder now: a job is enqueued
+
+
+def test_a_second_job_ends_at_once_while_a_live_holder_drains(hub: Hub) -> None:
+    shop = account(hub)
+    assert push_queue.claim(hub, shop, "job-1")
+    assert push.push_stock(hub, shop) == {"account_id": shop, "absorbed": True}
+    assert claim_row(hub, shop).holder == "job-1"
+
+
+def test_a_dead_holder_loses_its_claim_when_the_lease_runs_out(hub: Hub) -> None:
+    shop = account(hub)
+    assert push_queue.claim(hub, shop, "killed-job")
+    expired = utcnow() - push_queue.LEASE - timedelta(seconds=1)
+    with hub.db.session() as session:
+        session.execute(update(tables.PushClaim).values(claimed_at=expired))
+    assert len(push_queue.request_pushes(hub, [shop])) == 1
+    assert push_queue.claim(hub, shop, "job-2")
+    assert push_queue.finish(hub, shop, "killed-job") is True  # the old one, if it wakes, just ends
+    assert claim_row(hub, shop).holder == "job-2"
+
+
+def test_a_failed_job_lets_go_and_keeps_the_request(hub: Hub) -> None:
+    shop = account(hub)
+    assert push_queue.claim(hub, shop, "job-1")
+    push_queue.request_pushes(hub, [shop])
+    push_queue.release(hub, shop, "job-1")
+    row = claim_row(hub, shop)
+    assert row.holder is None and row.requested
+
+
+def test_no_push_for_accounts_that_cannot_take_one(hub: Hub) -> None:
+    disabled = account(hub, "off", enabled=False)
+    failing = account(hub, "failing", failing_since=utcnow(), failure="401")
+    unknown = account(hub, "gone", platform="no-such-platform")
+    assert push_queue.request_pushes(hub, [disabled, failing, unknown]) == []
+    assert queue("stock", hub.redis).count == 0
+
+
+def test_a_holder_renews_its_lease_and_a_silent_one_is_revived(hub: Hub) -> None:
+    shop = account(hub)
+    assert push_queue.claim(hub, shop, "job-1")
+    assert push_queue.renew(hub, shop, "job-1") and not push_queue.renew(hub, shop, "someone-else")
+    assert push_queue.revive_expired(hub) == []  # a live holder: nothing to do
+    silent = utcnow() - push_queue.LEASE - timedelta(seconds=1)
+    with hub.db.session() as session:
+        session.execute(update(tables.PushClaim).values(claimed_at=silent))
+    [revived] = push_queue.revive_expired(hub)
+    assert revived.startswith(f"push-stock-{shop}-") and queue("stock", hub.redis).count == 1
+    assert push_queue.revive_expired(hub) == []  # the queued job covers it
+    assert push_queue.claim(hub, shop, "job-2") and not push_queue.renew(hub, shop, "job-1")
+
+
+def test_the_draining_job_renews_its_claim_from_a_thread(hub: Hub, monkeypatch) -> None:
+    shop = account(hub)
+    monkeypatch.setattr(push_queue, "RENEW_S", 0.05)
+    assert push_queue.claim(hub, shop, "job-1")
+    before = claim_row(hub, shop).claimed_at
+    with push_queue.ClaimKeeper(hub, shop, "job-1") as keeper:
+        time.sleep(0.3)
+    assert claim_row(hub, shop).claimed_at > before and not keeper.lost
+    assert push_queue.claim(hub, shop, "job-2") is False  # still held
+    with hub.db.session() as session:
+        session.execute(update(tables.PushClaim).values(holder="job-2"))
+    with push_queue.ClaimKeeper(hub, shop, "job-1") as keeper:
+        time.sleep(0.3)
+    assert keeper.lost
