@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from sandbox.demo import business, checks
-from sandbox.demo.traffic import cancel_and_refund, place_orders, ship_open_orders
+from sandbox.demo.traffic import cancel_and_refund, place_orders, ship_open_orders, unseen_changes
 from sandbox.demo.world import DEFAULT_PLATFORMS, UNMATCHED_SKU, DemoWorld, default_home
 from store import tables
 from sync.catalog.importing import import_catalog, refresh_listings
@@ -78,8 +78,8 @@ def run_demo(*, orders: int = 300, workers: int = 2, seed: int = 7, home: Path |
         placed, refused = place_orders(world, orders, rng)
         world.settle()
         say("cancelling and refunding some orders on the channels")
-        changes = cancel_and_refund(world, placed, rng)
-        world.settle()
+        aftermath = cancel_and_refund(world, placed, rng)
+        world.settle(outstanding=lambda: {"changes_unseen": unseen_changes(world, aftermath)})
         say("shipping every open order through the hub")
         shipped = ship_open_orders(world)
         world.settle()
@@ -90,7 +90,7 @@ def run_demo(*, orders: int = 300, workers: int = 2, seed: int = 7, home: Path |
         world.safety_net()
         leftover = world.settle()
         say("checking every claim against the stores")
-        result = _summarise(world, placed, refused, changes, shipped, conflicts_resolved, leftover)
+        result = _summarise(world, placed, refused, aftermath.counts(), shipped, conflicts_resolved, leftover)
         result["platforms"] = {channel.account: channel.platform for channel in world.channels}
         result["events"] = wired
         say("evaluating alerts and writing the report into the workspace")

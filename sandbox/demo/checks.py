@@ -137,10 +137,12 @@ def api_calls(world: DemoWorld) -> dict[str, Any]:
     return counts
 
 
-def conflict_checks(world: DemoWorld) -> dict[str, int]:
+def conflict_checks(world: DemoWorld) -> dict[str, Any]:
     hub = world.require_hub()
     with hub.db.session() as session:
         total = int(session.scalar(select(func.count()).select_from(tables.Conflict)) or 0)
-        still_open = int(session.scalar(select(func.count()).select_from(tables.Conflict)
-                                        .where(tables.Conflict.status == "open")) or 0)
-    return {"opened": total, "resolved": total - still_open, "open": still_open}
+        open_kinds = dict(session.execute(select(tables.Conflict.kind, func.count())
+                                          .where(tables.Conflict.status == "open")
+                                          .group_by(tables.Conflict.kind)).tuples().all())
+    still_open = sum(open_kinds.values())
+    return {"opened": total, "resolved": total - still_open, "open": still_open, "open_by_kind": open_kinds}

@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sandbox.demo.world import Channel, DemoWorld
 from sandbox.interface import OutOfStock
@@ -64,8 +64,18 @@ def place_orders(world: DemoWorld, count: int, rng: random.Random, *, threads: i
     return placed, refused
 
 
+@dataclass(frozen=True)
+class Aftermath:
+    """What buyers and merchants changed on the channels after the orders: (account, order id) pairs."""
+    cancelled: list[tuple[str, str]]
+    refunded: list[tuple[str, str]]
+
+    def counts(self) -> dict[str, int]:
+        return {"cancelled": len(self.cancelled), "refunded": len(self.refunded)}
+
+
 def cancel_and_refund(world: DemoWorld, placed: list[PlacedOrder], rng: random.Random, *,
-                      cancel_share: float = 0.1, refund_share: float = 0.05) -> dict[str, int]:
+                      cancel_share: float = 0.1, refund_share: float = 0.05) -> Aftermath:
     """Buyers cancel some orders and merchants refund others (with restock), on the channels."""
     by_account = {channel.account: channel for channel in world.channels}
     chosen = rng.sample(placed, k=int(len(placed) * (cancel_share + refund_share)))
@@ -74,7 +84,25 @@ def cancel_and_refund(world: DemoWorld, placed: list[PlacedOrder], rng: random.R
         by_account[order.channel].simulator.cancel_order(order.order_id, restock=True)
     for order in chosen[cut:]:
         by_account[order.channel].simulator.refund_order(order.order_id, restock=True)
-    return {"cancelled": cut, "refunded": len(chosen) - cut}
+    return Aftermath(cancelled=[(o.channel, o.order_id) for o in chosen[:cut]],
+                     refunded=[(o.channel, o.order_id) for o in chosen[cut:]])
+
+
+def unseen_changes(world: DemoWorld, aftermath: Aftermath) -> int:
+    """How many of the channels' cancellations and refunds the hub has not ingested yet. The warehouse
+    ships what the hub says is open: shipping before the hub knows of a cancellation is the race that
+    the `cancelled_before_shipment` conflict exists for, and the demo waits it out instead."""
+    hub = world.require_hub()
+    with hub.db.session() as session:
+        rows = session.execute(
+            select(tables.Account.name, tables.Order.external_id, tables.Order.status,
+                   func.sum(tables.OrderLine.refunded_quantity + tables.OrderLine.cancelled_quantity))
+            .join(tables.Order, tables.Order.account_id == tables.Account.id)
+            .join(tables.OrderLine, tables.OrderLine.order_id == tables.Order.id)
+            .group_by(tables.Account.name, tables.Order.external_id, tables.Order.status)).all()
+    seen = {(name, external_id): (status, int(undone or 0)) for name, external_id, status, undone in rows}
+    missing = sum(seen.get(key, ("open", 0))[0] != "cancelled" for key in aftermath.cancelled)
+    return missing + sum(seen.get(key, ("open", 0)) == ("open", 0) for key in aftermath.refunded)
 
 
 def ship_open_orders(world: DemoWorld) -> int:

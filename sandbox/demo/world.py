@@ -17,13 +17,13 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from rq.registry import StartedJobRegistry
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import func, select
 
 from connectors.base import Capability, connector_class
@@ -223,6 +223,7 @@ class DemoWorld:
         hub = self.require_hub()
         queued = sum(len(q) for q in all_queues(hub.redis))
         running = sum(StartedJobRegistry(queue=q).count for q in all_queues(hub.redis))
+        scheduled = sum(ScheduledJobRegistry(queue=q).count for q in all_queues(hub.redis))  # retries
         with hub.db.session() as session:
             listings = session.scalar(select(func.count()).select_from(tables.Listing)
                                       .where(tables.Listing.push_pending.is_(True))) or 0
@@ -231,25 +232,29 @@ class DemoWorld:
                                        .where(tables.Shipment.push_status != "pushed")) or 0
             events = session.scalar(select(func.count()).select_from(tables.WebhookEvent)
                                     .where(tables.WebhookEvent.status == "received")) or 0
-        return {"queued": queued, "running": running, "pending_listings": int(listings),
+        return {"queued": queued, "running": running, "retries_scheduled": scheduled, "pending_listings": int(listings),
                 "writes_in_flight": int(writes), "pending_shipments": int(shipments),
                 "unprocessed_events": int(events)}
 
-    def settle(self, idle_timeout_s: float = 90.0, limit_s: float = 600.0) -> dict[str, int]:
-        """Wait until events are delivered (or pulled) and the hub has nothing left to do (twice in a row).
+    def settle(self, idle_timeout_s: float = 90.0, limit_s: float = 600.0,
+               outstanding: Callable[[], dict[str, int]] | None = None) -> dict[str, int]:
+        """Wait until events are delivered (or pulled) and the hub has nothing left to do (twice in a row);
+        with `outstanding`, also until each of the counts it returns is 0 (what the hub has yet to see).
 
-        Gives up after `idle_timeout_s` without progress (the outstanding work neither shrank nor changed),
-        or after `limit_s` in all: a busy machine slows the hub down, and only a hub that stopped moving fails.
+        Gives up after `idle_timeout_s` without progress (the outstanding work neither shrank nor changed
+        and no retry is scheduled), or after `limit_s` in all: a busy machine slows the hub down, and only a
+        hub that stopped moving fails.
         """
         started = time.monotonic()
         last_progress = started
         quiet = 0
         state: dict[str, int] = {}
-        while time.monotonic() - last_progress < idle_timeout_s and time.monotonic() - started < limit_s:
+        while time.monotonic() - started < limit_s and (
+                time.monotonic() - last_progress < idle_timeout_s or state.get("retries_scheduled")):
             for channel in self.channels:
                 channel.simulator.flush_events()
             self.run_schedule()
-            previous, state = state, self.busy()
+            previous, state = state, {**self.busy(), **(outstanding() if outstanding is not None else {})}
             if state != previous:
                 last_progress = time.monotonic()
             quiet = quiet + 1 if not any(state.values()) else 0
