@@ -24,8 +24,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# Two test processes: most tests wait on workers, simulators and databases rather than compute. Each
+# process has its own PostgreSQL schemas and claims its own Redis database number.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 # Benchmarks measure; they write bench/results/*.json. `make bench BENCH=import` runs one.
 bench: install
