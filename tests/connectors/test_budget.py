@@ -4,20 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.budget import LocalBudget, RedisBudget
-
-
-@pytest.fixture(params=["local", "redis"])
-def budget(request: pytest.FixtureRequest, redis_client):
-    if request.param == "local":
-        return LocalBudget(maximum=100, restore_rate=1)
-    return RedisBudget(redis_client, "acct", maximum=100, restore_rate=1)
-
-
-def balance(budget) -> float:
-    if isinstance(budget, LocalBudget):
-        return budget.available
-    return float(budget.redis.hget(budget.key, "available"))
+from connectors.budget import RedisBudget
+from tests.connectors.budget_helpers import balance
 
 
 def test_reserve_takes_points_without_waiting_while_they_last(budget) -> None:

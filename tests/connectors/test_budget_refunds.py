@@ -7,25 +7,13 @@ import time
 import httpx
 import pytest
 
-from connectors.budget import BucketSpec, LocalBudget, LocalBudgets, RedisBudget
+from connectors.budget import BucketSpec, LocalBudget, LocalBudgets
 from connectors.errors import Transient
 from connectors.http import HttpPolicy
 from connectors.shopify.client import BUCKET, GraphQLClient
+from tests.connectors.budget_helpers import balance
 
 COSTLY = "query { orders(first: 250) { nodes { id name lineItems(first: 50) { nodes { id sku } } } } }"
-
-
-@pytest.fixture(params=["local", "redis"])
-def budget(request: pytest.FixtureRequest, redis_client):
-    if request.param == "local":
-        return LocalBudget(maximum=100, restore_rate=1)
-    return RedisBudget(redis_client, "acct", maximum=100, restore_rate=1)
-
-
-def balance(budget) -> float:
-    if isinstance(budget, LocalBudget):
-        return budget.available
-    return float(budget.redis.hget(budget.key, "available"))
 
 
 def test_an_uncharged_request_gives_its_points_back(budget) -> None:
