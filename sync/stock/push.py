@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,6 +25,7 @@ from canonical.errors import MarketsyncError
 from connectors.base import Capability, Connector
 from connectors.errors import Interrupted
 from connectors.stock import StockUpdate, StockWriteMode, StockWriteResult, WriteStatus
+from connectors.waits import nap
 from store import tables
 from store.types import utcnow
 from sync.hub import health
@@ -285,12 +287,18 @@ def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
     if not push_queue.claim(hub, account_id, holder):
         return {"account_id": account_id, "absorbed": True}
     total = PushReport(account_id)
+    window = hub.settings.sync.push_coalesce_s
     try:
         with push_queue.ClaimKeeper(hub, account_id, holder):  # renews the lease while the drain runs
             while True:
+                round_started = time.monotonic()
                 _drain_round(hub, account_id, total)
                 if push_queue.finish(hub, account_id, holder):
                     break
+                # Asked again while it drained: the changes still coming go out together in the next
+                # round, which starts `push_coalesce_s` after this one did (requests meanwhile are absorbed).
+                if (rest := window - (time.monotonic() - round_started)) > 0:
+                    nap(rest, where="a stock push's coalescing window")
     except Interrupted:  # the worker is stopping: not the account's failure
         push_queue.release(hub, account_id, holder)
         raise

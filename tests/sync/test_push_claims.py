@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
 from datetime import timedelta
 
@@ -115,3 +117,38 @@ def test_the_draining_job_renews_its_claim_from_a_thread(hub: Hub, monkeypatch) 
     with push_queue.ClaimKeeper(hub, shop, "job-1") as keeper:
         time.sleep(0.3)
     assert keeper.lost
+
+
+def test_requests_streaming_in_are_drained_in_rounds_a_coalescing_window_apart(hub: Hub, monkeypatch) -> None:
+    """Sales every 20 ms for 1.2 s while the account drains: without the window every request is a round
+    (a stock write each); with it, rounds start at least `push_coalesce_s` apart and the last request
+    is still drained."""
+    shop = account(hub)
+    hub.settings.sync.push_coalesce_s = 0.4
+    rounds: list[float] = []
+
+    def drain_round(hub: Hub, account_id: int, total: object) -> None:  # a write's round trip
+        rounds.append(time.monotonic())
+        time.sleep(0.05)
+
+    monkeypatch.setattr(push, "_drain_round", drain_round)
+    stop, requested = threading.Event(), []
+
+    def sales() -> None:
+        while not stop.is_set():
+            requested.append(time.monotonic())  # before: a round starting later saw this request
+            push_queue.request_pushes(hub, [shop])
+            time.sleep(0.02)
+
+    push_queue.request_pushes(hub, [shop])
+    seller = threading.Thread(target=sales)
+    seller.start()
+    threading.Timer(1.2, stop.set).start()
+    push.push_stock(hub, shop)  # returns once a round found no request left behind
+    seller.join()
+    # Nothing is left behind: the last round started after the last request, or that request came
+    # after the holder let go and queued a job of its own.
+    assert rounds[-1] >= requested[-1] or claim_row(hub, shop).queued_at is not None
+    gaps = [b - a for a, b in itertools.pairwise(rounds)]
+    assert len(requested) > 20 and 2 <= len(rounds) <= 6, (len(requested), len(rounds))
+    assert all(gap >= 0.4 - 0.01 for gap in gaps), gaps
