@@ -102,3 +102,17 @@ def order_latencies(sent: Sequence[Sent], logs: dict[str, list[dict[str, Any]]])
         else:
             latencies.append(last * 1000)
     return latencies, unreached
+
+
+def minimum_writes(sent: Sequence[Sent], channel: str, window_s: float, batch: int) -> int:
+    """The fewest stock write calls that keep `channel` within `window_s` of every other channel's sale:
+    a write at the end of each window opened by a sale not yet covered, one per `batch` SKUs in it."""
+    times = sorted((s.sent_at, s.sku) for s in sent if s.status < 300 and s.channel != channel)
+    calls, index = 0, 0
+    while index < len(times):
+        closes, skus = times[index][0] + window_s, set()
+        while index < len(times) and times[index][0] <= closes:
+            skus.add(times[index][1])
+            index += 1
+        calls += -(-len(skus) // batch)
+    return calls

@@ -65,6 +65,9 @@ def rows_for(name: str, latest: Result | None, before: Result | None) -> list[tu
                     (f"2 simulators, {key}", "simulator CPU-ms per order",
                      _config(key, "simulator_cpu_ms_per_order"), ""),
                     (f"3 batching, {key}", "stock write calls per order", _config(key, "writes_per_order"), ""),
+                    (f"3 batching, {key}", "write calls / fewest for the coalescing window (worst account)",
+                     lambda r, key=key: r["figures"]["by_config"][key].get("live_writes_over_minimum", "—"),
+                     "≤ 1.2"),
                     (f"1 throttling, {key}", "THROTTLED / 429 by channel", _config(key, "throttled"), "0")]
         return out
     if name == "import":
