@@ -179,6 +179,7 @@ def one_run(database: str, redis: str, workers: int, p: dict[str, Any], rng: ran
         "processes": readings, "loadavg_before": load_before,
         "loadavg_after": load_after, "latencies_ms": [round(x, 1) for x in latencies],
         "api_requests": {name: r.get("total") for name, r in requests.items()},
+        "api_requests_by_kind": {name: r.get("by_operation") or r.get("by_route") for name, r in requests.items()},
     }
 
 
