@@ -17,11 +17,11 @@ just made.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, case, select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import connector_class
@@ -272,10 +272,26 @@ def acknowledge(session: Session, listing_id: int, written: int, *, compared: in
 
     With compare-and-swap, adjustments made meanwhile by `channel_sold` are kept (relative update).
     """
-    listing = tables.Listing
-    new_ack: Any = written if compared is None else written + (listing.acknowledged_quantity - compared)
-    session.execute(update(listing).where(listing.id == listing_id).values(
-        acknowledged_quantity=new_ack, acknowledged_at=utcnow(),
-        push_pending=case((listing.desired_quantity == new_ack, False),
-                          (and_(listing.desired_quantity == 0, new_ack < 0), False), else_=True)))
+    acknowledge_many(session, [(listing_id, written, compared)])
+
+
+def acknowledge_many(session: Session, writes: Sequence[tuple[int, int, int | None]]) -> None:
+    """`acknowledge` each (listing id, written, compared): one statement per kind (absolute, relative),
+    executed for every listing, instead of one compiled statement each. Listings loaded in `session`
+    are not refreshed (the push and the confirmation read none afterwards)."""
+    listing = cast(Table, tables.Listing.__table__)
+    now = utcnow()
+    for relative in (False, True):
+        rows = [{"p_id": listing_id, "p_written": written, "p_compared": compared}
+                for listing_id, written, compared in writes if (compared is not None) is relative]
+        if not rows:
+            continue
+        written_param = bindparam("p_written", type_=Integer)
+        new_ack: Any = (written_param + (listing.c.acknowledged_quantity - bindparam("p_compared", type_=Integer))
+                        if relative else written_param)
+        session.execute(update(listing).where(listing.c.id == bindparam("p_id")).values(
+            acknowledged_quantity=new_ack, acknowledged_at=now,
+            push_pending=case((listing.c.desired_quantity == new_ack, False),
+                              (and_(listing.c.desired_quantity == 0, new_ack < 0), False), else_=True)),
+            [{k: v for k, v in row.items() if relative or k != "p_compared"} for row in rows])
 

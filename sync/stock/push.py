@@ -34,7 +34,7 @@ from sync.hub.context import Hub
 from sync.hub.queues import queue
 from sync.stock import push_queue, writes
 from sync.stock.confirm import request_confirmation
-from sync.stock.desired import acknowledge, blocked_listing_ids
+from sync.stock.desired import acknowledge_many, blocked_listing_ids
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +98,10 @@ def pending_batch(hub: Hub, account_id: int, size: int, exclude: set[int],
     """The next `size` pending listings of an account, each as `stock_update` expresses it now, or as
     its unanswered delta went out (`sync.stock.writes`); one that cannot be sent yet joins `exclude`."""
     with hub.db.session() as session:
-        skip = exclude | blocked_listing_ids(session, account_id) | writes.waiting_listing_ids(session, account_id) \
+        journal = writes.journal(session, account_id)
+        skip = exclude | blocked_listing_ids(session, account_id) | writes.waiting(journal) \
             | stale_listing_ids(session, account_id)
-        resend = writes.resend_listing_ids(session, account_id)
+        resend = writes.resend(journal)
         stmt = (select(tables.Listing, tables.Variant.sku).join(tables.Variant)
                 .where(tables.Listing.account_id == account_id,
                        or_(tables.Listing.push_pending.is_(True), tables.Listing.id.in_(resend)),
@@ -111,7 +112,7 @@ def pending_batch(hub: Hub, account_id: int, size: int, exclude: set[int],
             if listing.id in skip:
                 continue
             assert listing.desired_quantity is not None
-            update = writes.update_for(session, listing, stock_update(listing, mode), mode)
+            update = writes.update_for(session, listing, stock_update(listing, mode), mode, journal.get(listing.id))
             if update is None:
                 exclude.add(listing.id)
                 continue
@@ -127,15 +128,16 @@ def _record(hub: Hub, report: PushReport, items: list[PendingItem], results: lis
     by_ref = {r.listing_ref: r for r in results}
     stale: list[tuple[int, int]] = []
     failed: set[int] = set()
+    applied: list[tuple[int, int, int | None]] = []
     with hub.db.session() as session:
         for item in items:
             result = by_ref.get(str(item.listing_id))
-            writes.settle(session, report.account_id, item.update, result)
+            writes.settle(session, report.account_id, item.update, result, has_row=writes.journaled(item.update))
             if result is not None and result.status is WriteStatus.SUBMITTED:
                 report.submitted += 1  # acknowledged only once `sync.stock.confirm` hears it was applied
             elif result is not None and result.status is WriteStatus.APPLIED:
                 written, compared = writes.acknowledged_as(item.update, result, mode, item.acknowledged)
-                acknowledge(session, item.listing_id, written, compared=compared)
+                applied.append((item.listing_id, written, compared))
                 report.sent += 1
                 report.changes.append({"listing_id": item.listing_id, "sku": item.sku,
                                        "from": item.acknowledged, "to": written})
@@ -145,6 +147,7 @@ def _record(hub: Hub, report: PushReport, items: list[PendingItem], results: lis
                 failed.add(item.listing_id)
                 reason = result.reason if result else "no result from the connector"
                 report.errors.append(f"listing {item.listing_id} ({item.sku}): {reason}")
+        acknowledge_many(session, applied)
     report.stale += len(stale)
     report.failed += len(failed)
     return stale, failed

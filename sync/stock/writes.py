@@ -27,10 +27,20 @@ SENDING = "sending"
 SUBMITTED = "submitted"
 
 
-def waiting_listing_ids(session: Session, account_id: int) -> set[int]:
+def journal(session: Session, account_id: int) -> dict[int, tables.StockWrite]:
+    """The account's writes still out, by listing (few: only unanswered deltas and unconfirmed writes)."""
+    rows = session.scalars(select(tables.StockWrite).where(tables.StockWrite.account_id == account_id))
+    return {row.listing_id: row for row in rows}
+
+
+def waiting(rows: dict[int, tables.StockWrite]) -> set[int]:
     """Listings whose last write the platform accepted but has not confirmed yet."""
-    return {int(i) for i in session.scalars(select(tables.StockWrite.listing_id).where(
-        tables.StockWrite.account_id == account_id, tables.StockWrite.status == SUBMITTED))}
+    return {listing_id for listing_id, row in rows.items() if row.status == SUBMITTED}
+
+
+def resend(rows: dict[int, tables.StockWrite]) -> set[int]:
+    """Listings with a delta that went out unanswered: sent again even if nothing is pending now."""
+    return {listing_id for listing_id, row in rows.items() if row.status == SENDING}
 
 
 def _update(listing: tables.Listing, quantity: int, *, compare: int | None = None, delta: int | None = None,
@@ -44,12 +54,12 @@ def update_from_row(listing: tables.Listing, row: tables.StockWrite) -> StockUpd
     return _update(listing, row.quantity, delta=row.delta, idempotency_id=row.idempotency_id)
 
 
-def update_for(session: Session, listing: tables.Listing, fresh: StockUpdate,
-               mode: StockWriteMode) -> StockUpdate | None:
-    """What to send for `listing` now: its unanswered delta again, unchanged; else `fresh` (the
-    desired quantity in the write mode), a delta of it kept as `sending` before it goes out. None
-    while a submitted write of it is unconfirmed, or a delta has no base yet."""
-    row = session.scalar(select(tables.StockWrite).where(tables.StockWrite.listing_id == listing.id))
+def update_for(session: Session, listing: tables.Listing, fresh: StockUpdate, mode: StockWriteMode,
+               row: tables.StockWrite | None) -> StockUpdate | None:
+    """What to send for `listing` now, given its row in the `journal` (or None): its unanswered delta
+    again, unchanged; else `fresh` (the desired quantity in the write mode), a delta of it kept as
+    `sending` before it goes out. None while a submitted write of it is unconfirmed, or a delta has no
+    base yet. Whatever is sent has a row exactly when it is a delta (`journaled`)."""
     if row is not None:
         if row.status == SUBMITTED:
             return None
@@ -77,8 +87,16 @@ def acknowledged_as(update: StockUpdate, result: StockWriteResult, mode: StockWr
     return written, acknowledged if mode is StockWriteMode.ABSOLUTE_CAS else None
 
 
-def settle(session: Session, account_id: int, update: StockUpdate, result: StockWriteResult | None) -> None:
-    """Keep or drop the listing's row after an answer (no answer: a delta stays to be sent again)."""
+def journaled(update: StockUpdate) -> bool:
+    """Whether a write `update_for` returned has a row in `stock_writes` (a delta; an absolute write
+    left none behind)."""
+    return update.delta is not None
+
+
+def settle(session: Session, account_id: int, update: StockUpdate, result: StockWriteResult | None,
+           *, has_row: bool = True) -> None:
+    """Keep or drop the listing's row after an answer (no answer: a delta stays to be sent again).
+    `has_row=False` says the caller knows there is none, so nothing need be deleted."""
     listing_id = int(update.listing_ref)
     if result is None:
         return
@@ -94,10 +112,6 @@ def settle(session: Session, account_id: int, update: StockUpdate, result: Stock
             row.base_quantity = update.quantity - update.delta
         session.flush()
         return
-    session.execute(delete(tables.StockWrite).where(tables.StockWrite.listing_id == listing_id))
+    if has_row:
+        session.execute(delete(tables.StockWrite).where(tables.StockWrite.listing_id == listing_id))
 
-
-def resend_listing_ids(session: Session, account_id: int) -> set[int]:
-    """Listings with a delta that went out unanswered: sent again even if nothing is pending now."""
-    return {int(i) for i in session.scalars(select(tables.StockWrite.listing_id).where(
-        tables.StockWrite.account_id == account_id, tables.StockWrite.status == SENDING))}
