@@ -21,6 +21,7 @@ stall, 429): each is one the hub had to repeat.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -61,6 +62,9 @@ NAME = "chaos"
 PARAMETERS: dict[str, dict[str, Any]] = {
     "full": {"skus": 60, "rate": 20.0, "duration_s": 180.0, "kill_every_s": 10.0, "outage_s": 30.0,
              "storm_429s": 40, "converge_timeout_s": 240.0, "ship_share": 0.3},
+    # `CHAOS_PROFILE=short python -m bench chaos`: a minute of load, for a look at convergence (CHAOS_KEEP).
+    "short": {"skus": 30, "rate": 20.0, "duration_s": 60.0, "kill_every_s": 10.0, "outage_s": 15.0,
+              "storm_429s": 40, "converge_timeout_s": 120.0, "ship_share": 0.3},
     "smoke": {"skus": 12, "rate": 4.0, "duration_s": 30.0, "kill_every_s": 10.0, "outage_s": 6.0,
               "storm_429s": 10, "converge_timeout_s": 75.0, "ship_share": 0.3},
 }
@@ -382,12 +386,18 @@ def run_with(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dic
     proxies["shop-b"].cut()  # the outage timer may still be pending: make sure the simulator is back
     proxies["shop-b"].restore()
     retries = injected_failures(channels)
+    keep = os.environ.get("CHAOS_KEEP")
+    snapshots = {}
+    if keep:
+        snapshots = {"at_faults_end": _safe_state(chaos)}
+        threading.Timer(30.0, lambda: snapshots.__setitem__("faults_end_plus_30s", _safe_state(chaos))).start()
     converge_s, _ = converge(chaos, channels, float(p["converge_timeout_s"]))
     logs = [chaos.log(name) for name in ("serve", "scheduler", "workers")]
     checks = check_all(chaos.hub, channels, logs)
-    keep = os.environ.get("CHAOS_KEEP")
-    if keep:  # the hub's logs, for a look at what happened
+    if keep:  # the hub's logs and what it still holds, for a look at what happened
         Path(keep).mkdir(parents=True, exist_ok=True)
+        snapshots["at_end"] = _safe_state(chaos)
+        (Path(keep) / "state.json").write_text(json.dumps(snapshots, indent=2, default=str))
         for log in logs:
             if log.exists():
                 (Path(keep) / log.name).write_bytes(log.read_bytes())
@@ -400,6 +410,93 @@ def run_with(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dic
             "retries": retries, "converge_s": converge_s, "checks": checks,
             "invariants": {name: bool(result["ok"]) for name, result in checks.items()},
             "loadavg_before": load_before, "loadavg_after": loadavg()}
+
+
+def _safe_state(chaos: ChaosHub) -> dict[str, Any]:
+    try:
+        return hub_state(chaos)
+    except Exception as exc:
+        return {"error": repr(exc)}
+
+
+def hub_state(chaos: ChaosHub) -> dict[str, Any]:
+    """What the hub holds after the convergence window: RQ's queues and registries, rate budgets,
+    cursors, and the database's pending work by status."""
+    from rq.job import Job
+    from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+    from rq.serializers import JSONSerializer
+    from sqlalchemy import func
+
+    from sync.hub.queues import all_queues
+
+    redis = chaos.hub.redis
+    state: dict[str, Any] = {"queues": {}, "budgets": {}}
+    now = time.time()
+    for q in all_queues(redis):
+        entry: dict[str, Any] = {"queued": q.get_job_ids()[:50]}
+        scheduled = ScheduledJobRegistry(queue=q)
+        entry["scheduled"] = {_text(jid): round(float(score) - now, 1) for jid, score in
+                              redis.zrange(scheduled.key, 0, -1, withscores=True)[:200]}
+        started = StartedJobRegistry(queue=q)
+        entry["started"] = {_text(jid): round(float(score) - now, 1) for jid, score in
+                            redis.zrange(started.key, 0, -1, withscores=True)[:200]}
+        entry["failed"] = FailedJobRegistry(queue=q).get_job_ids()[:50]
+        state["queues"][q.name] = entry
+    statuses: dict[str, str] = {}
+    for q in state["queues"].values():
+        for jid in list(q["scheduled"])[:200] + list(q["started"]):
+            try:
+                job = Job.fetch(jid, connection=redis, serializer=JSONSerializer)
+                statuses[jid] = f"{job.get_status()} retries_left={job.retries_left}"
+            except Exception as exc:
+                statuses[jid] = repr(exc)
+    for jid in [f"poll-orders-{a}" for a in (1, 2, 3)] + [f"reconcile-{a}" for a in (1, 2, 3)] + ["sweep"]:
+        try:
+            job = Job.fetch(jid, connection=redis, serializer=JSONSerializer)
+            statuses[jid] = f"{job.get_status()} enqueued_at={job.enqueued_at} started_at={job.started_at}"
+        except Exception as exc:
+            statuses[jid] = repr(exc)
+    state["intermediate"] = {q.name: [_text(j) for j in redis.lrange(f"{q.key}:intermediate", 0, -1)]
+                             for q in all_queues(redis)}
+    state["job_status"] = statuses
+    from rq import Worker
+
+    state["workers"] = [{"name": w.name, "state": w.get_state(), "queues": w.queue_names(),
+                         "job": w.get_current_job_id()} for w in Worker.all(connection=redis)]
+    for key in redis.scan_iter("marketsync:budget:*"):
+        state["budgets"][key.decode()] = {k.decode(): v.decode() for k, v in redis.hgetall(key).items()}
+    state["redis_keys"] = sorted(k.decode() for k in redis.scan_iter("marketsync:*"))[:200]
+    state["redis_time"] = now
+    with chaos.hub.db.session() as session:
+        state["cursors"] = [(c.account_id, c.stream, c.value, str(c.updated_at))
+                            for c in session.scalars(select(tables.Cursor))]
+        state["webhook_events"] = [list(r) for r in session.execute(select(
+            tables.WebhookEvent.account_id, tables.WebhookEvent.topic, tables.WebhookEvent.status,
+            func.count()).group_by(tables.WebhookEvent.account_id, tables.WebhookEvent.topic,
+                                   tables.WebhookEvent.status))]
+        state["webhook_errors"] = [list(r) for r in session.execute(select(
+            tables.WebhookEvent.status, tables.WebhookEvent.error).where(
+            tables.WebhookEvent.error.is_not(None)).limit(20))]
+        state["shipments"] = [list(r) for r in session.execute(select(
+            tables.Shipment.push_status, tables.Shipment.push_attempts, func.count()).group_by(
+            tables.Shipment.push_status, tables.Shipment.push_attempts))]
+        state["shipment_errors"] = [r for (r,) in session.execute(select(tables.Shipment.push_error).where(
+            tables.Shipment.push_error.is_not(None)).limit(10))]
+        state["listings_pending"] = [list(r) for r in session.execute(select(
+            tables.Listing.account_id, tables.Listing.push_pending, func.count()).group_by(
+            tables.Listing.account_id, tables.Listing.push_pending))]
+        state["accounts"] = [(a.id, a.name, a.enabled, str(a.failing_since))
+                             for a in session.scalars(select(tables.Account))]
+        state["push_claims"] = [{c.name: str(getattr(p, c.name)) for c in tables.PushClaim.__table__.columns}
+                                for p in session.scalars(select(tables.PushClaim))]
+        state["sync_runs"] = [{c.name: str(getattr(r, c.name)) for c in tables.SyncRun.__table__.columns}
+                              for r in session.scalars(select(tables.SyncRun).order_by(
+                                  tables.SyncRun.id.desc()).limit(40))]
+    return state
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def injected_by_kind(channels: dict[str, RemoteSimulator]) -> dict[str, int]:
@@ -423,6 +520,7 @@ def print_table(sample: dict[str, Any]) -> None:
 
 
 def run(size: str = "full") -> dict[str, Any]:
+    size = os.environ.get("CHAOS_PROFILE", size) if size == "full" else size
     p = PARAMETERS[size]
     sample = one_run(p, random.Random(15))
     print_table(sample)
