@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +25,21 @@ QUEUE_NAMES = ("stock", "orders", "catalog", "default")
 REALTIME_QUEUES = ("stock", "orders")  # what a sale needs on its way to the other channels
 
 
+ORDERS_FIRST = ("orders", "stock")
+
+
 def worker_lanes(count: int) -> list[tuple[str, ...]]:
     """The queues each of `count` workers takes. With two or more, all but the last take only the
     stock and orders queues: a catalogue import, a reconciliation or a planning refresh (minutes on a
     large shop, most of it waiting for the platform's rate budget) then holds one worker at most,
-    never every worker while sales wait. The last takes every queue, in priority order."""
+    never every worker while sales wait. The last takes every queue, in priority order.
+
+    The first takes the orders queue before the stock queue (issue 15): stock pushes and stale checks
+    of throttled shops (most of their time spent waiting for rate points) otherwise held every worker
+    while webhook events, order polls and shipment pushes waited behind them."""
     if count <= 1:
         return [QUEUE_NAMES] * max(count, 0)
-    return [REALTIME_QUEUES] * (count - 1) + [QUEUE_NAMES]
+    return [ORDERS_FIRST] + [REALTIME_QUEUES] * (count - 2) + [QUEUE_NAMES]
 
 
 class RedisUnavailable(MarketsyncError):
@@ -92,30 +100,48 @@ def all_queues(connection: redis.Redis) -> list[Queue]:
     return [queue(name, connection) for name in QUEUE_NAMES]
 
 
+ENDED = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+
+
+def job_status(connection: redis.Redis, job_id: str) -> JobStatus | None:
+    """The status of the job with this id, None when Redis holds no such job."""
+    try:
+        return Job.fetch(job_id, connection=connection, serializer=JSONSerializer).get_status()
+    except (NoSuchJobError, InvalidJobOperation):  # it ended and its record went (result_ttl=0)
+        return None
+
+
 def enqueue_unique(connection: redis.Redis, queue_name: str, function: str, args: tuple[Any, ...],
-                   job_id: str, *, timeout: int | None = None) -> bool:
-    """Enqueue once per id: a queued or running job with the id absorbs the request."""
+                   job_id: str, *, timeout: int | None = None, delay: timedelta | None = None,
+                   description: str | None = None) -> bool:
+    """Enqueue once per id: a queued, scheduled or running job with the id absorbs the request.
+    With `delay`, the job waits in the queue's scheduled registry first (still absorbing)."""
     q = queue(queue_name, connection)
-    options: dict[str, Any] = {"job_id": job_id, "unique": True, "result_ttl": 0}
-    if timeout:
-        options["job_timeout"] = timeout
-    try:
-        q.enqueue(function, *args, **options)
-        return True
-    except DuplicateJobError:
-        pass
-    try:
-        status: JobStatus | None = Job.fetch(job_id, connection=connection, serializer=JSONSerializer).get_status()
-    except (NoSuchJobError, InvalidJobOperation):  # it ended meanwhile and its record went (result_ttl=0)
-        status = None
-    if status is None or status in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
-        if status is not None:
-            clear_ended(connection, job_id)  # an ended job kept for inspection must not block the next run
+
+    def put() -> bool:
         try:
-            q.enqueue(function, *args, **options)
+            if delay is None:
+                q.enqueue(function, *args, **options)
+            else:
+                job = q.create_job(function, args=args, job_id=job_id, result_ttl=0, timeout=timeout,
+                                   description=description, status=JobStatus.SCHEDULED)
+                q.schedule_job(job, datetime.now(UTC) + delay, unique=True)
             return True
         except DuplicateJobError:
             return False
+
+    options: dict[str, Any] = {"job_id": job_id, "unique": True, "result_ttl": 0}
+    if timeout:
+        options["job_timeout"] = timeout
+    if description:
+        options["description"] = description
+    if put():
+        return True
+    status = job_status(connection, job_id)
+    if status is None or status in ENDED:
+        if status is not None:
+            clear_ended(connection, job_id)  # an ended job kept for inspection must not block the next run
+        return put()
     return False
 
 

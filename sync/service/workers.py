@@ -219,7 +219,9 @@ class HubWorker(SimpleWorker):
 
 def make_worker(connection: redis.Redis, *, queues: Sequence[str] = QUEUE_NAMES, job_timeout: int = 600,
                 name: str | None = None) -> HubWorker:
-    selected = [q for q in all_queues(connection) if q.name in queues]
+    # in the order given: a lane may take the orders queue before the stock queue (`worker_lanes`)
+    by_name = {q.name: q for q in all_queues(connection)}
+    selected = [by_name[name] for name in dict.fromkeys(queues) if name in by_name]
     worker = HubWorker(selected, connection=connection, serializer=JSONSerializer, name=name)
     worker.job_timeout = job_timeout
     return worker

@@ -31,7 +31,7 @@ from store.types import utcnow
 from sync.hub import health
 from sync.hub.accounts import job_account
 from sync.hub.context import Hub
-from sync.hub.queues import queue
+from sync.hub.queues import enqueue_unique
 from sync.stock import push_queue, writes
 from sync.stock.confirm import request_confirmation
 from sync.stock.desired import acknowledge_many, blocked_listing_ids
@@ -183,18 +183,27 @@ def sweep_stale(hub: Hub) -> int:
     return sum(1 for account_id in accounts if enqueue_stale_check(hub, int(account_id)))
 
 
+def stale_check_id(account_id: int) -> str:
+    return f"check-stale-{account_id}"
+
+
 def enqueue_stale_check(hub: Hub, account_id: int) -> bool:
-    """Queue a stale check of the account on the stock queue (a stock change waits for it). Each
-    check takes the reads it settles under a row lock, so two checks never settle one read twice."""
-    job_id = f"check-stale-{account_id}-{uuid.uuid4().hex[:12]}"
-    options: dict[str, Any] = {"job_id": job_id, "result_ttl": 0, "job_timeout": hub.settings.workers.job_timeout_s,
-                               "description": f"settle stale stock reads of account {account_id}"}
+    """Queue a stale check of the account on the stock queue (a stock change waits for it), unless
+    one is queued, scheduled or running already: one check per account at a time. A running check
+    takes the reads kept while it runs in its next round; what is left after its last round the
+    next push or the sweep asks for. Each check takes the reads it settles under a row lock, so two
+    checks never settle one read twice.
+
+    Issue 15: these ids were unique per call, and the sweep (every `sync.sweep_interval_s`) queued a
+    check for every account with old reads each time. Each check polls the account's orders (minutes
+    of a throttled shop's rate budget) on the stock queue every worker takes first: the checks piled
+    up and held every worker while webhook events, order polls and shipment pushes waited."""
     delay = hub.settings.sync.stale_check_delay_s
-    if delay > 0:  # the sale's own event usually explains the read first (`desired.channel_sold`)
-        queue("stock", hub.redis).enqueue_in(timedelta(seconds=delay), CHECK_STALE_JOB, account_id, **options)
-    else:
-        queue("stock", hub.redis).enqueue(CHECK_STALE_JOB, account_id, **options)
-    return True
+    # the sale's own event usually explains the read first (`desired.channel_sold`): a delay
+    return enqueue_unique(hub.redis, "stock", CHECK_STALE_JOB, (account_id,), stale_check_id(account_id),
+                          timeout=hub.settings.workers.job_timeout_s,
+                          delay=timedelta(seconds=delay) if delay > 0 else None,
+                          description=f"settle stale stock reads of account {account_id}")
 
 
 def learn_delta_bases(hub: Hub, account: tables.Account) -> None:
@@ -279,10 +288,18 @@ def _drain_round(hub: Hub, account_id: int, total: PushReport) -> None:
     total.stale, total.failed = total.stale + report.stale, total.failed + report.failed
 
 
+DRAIN_ROUNDS = 5  # rounds one push job drains before it hands the account over to a new job
+
+
 def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
     """Claim the account, push its pending stock until nothing is left and no request came in
     meanwhile, then let go (see `sync.stock.push_queue`). A job that finds the account claimed by
-    a live holder ends at once: the holder drains what it was asked for."""
+    a live holder ends at once: the holder drains what it was asked for.
+
+    After `DRAIN_ROUNDS` rounds with requests still coming, the job hands the account over to a new
+    job at the back of the stock queue and ends (issue 15): under a steady stream of sales a drain
+    never ran out of requests, so one push job per account held a worker for as long as the sales
+    lasted, and with as many busy accounts as workers no order event was processed."""
     with hub.db.session() as session:
         if job_account(session, account_id) is None:  # removed or disabled since it was queued
             return {"account_id": account_id, "skipped": "account missing or disabled"}
@@ -293,7 +310,7 @@ def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
     window = hub.settings.sync.push_coalesce_s
     try:
         with push_queue.ClaimKeeper(hub, account_id, holder):  # renews the lease while the drain runs
-            while True:
+            for _ in range(DRAIN_ROUNDS):
                 round_started = time.monotonic()
                 _drain_round(hub, account_id, total)
                 if push_queue.finish(hub, account_id, holder):
@@ -302,6 +319,8 @@ def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
                 # round, which starts `push_coalesce_s` after this one did (requests meanwhile are absorbed).
                 if (rest := window - (time.monotonic() - round_started)) > 0:
                     nap(rest, where="a stock push's coalescing window")
+            else:
+                push_queue.hand_over(hub, account_id, holder)
     except Interrupted:  # the worker is stopping: not the account's failure
         push_queue.release(hub, account_id, holder)
         raise

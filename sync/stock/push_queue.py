@@ -17,10 +17,11 @@ Liveness: while it drains, the holder renews `claimed_at` every `RENEW_S` from a
 own (`ClaimKeeper`), so the claim is a short lease (`LEASE`) whatever the push's HTTP calls take.
 A holder that died (a worker killed mid-push) stops renewing; `LEASE` later its claim counts for
 nothing, and the hub's scheduler (`revive_expired`, every second) asks for a push of that account,
-so its next push starts seconds after the death even when no new change arrives. A queued job lost
-with Redis stops counting after `QUEUED_GRACE`; the sweep asks again for every account the
-database says has pending listings. No Redis state, no polling of RQ jobs. Jobs are named by
-dotted path (`sync.jobs.push_stock`), so this module sits below everything that moves stock.
+so its next push starts seconds after the death even when no new change arrives. A queued job counts
+only while Redis still holds it (`queued_job_exists`: the job's record, named by a small key kept
+next to it): a job lost with Redis (FLUSHDB, a restart empty) stops counting at once, so the next
+request or the sweep enqueues another, instead of every push of the account waiting `QUEUED_GRACE`.
+Jobs are named by dotted path (`sync.jobs.push_stock`), so this module sits below everything that moves stock.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, cast
 
+import redis
+from rq.job import Job
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -52,6 +55,22 @@ QUEUED_GRACE = timedelta(minutes=5)  # a queued job not started by then is taken
 RENEW_S = 2.0  # how often a draining holder renews its claim
 # A holder silent this long is dead: over three renewals missed, so a slow database write is not a death.
 LEASE = timedelta(seconds=7)
+
+
+QUEUED_KEY = "marketsync:push-queued:{account_id}"  # the id of the account's last queued push job
+
+
+def queued_job_exists(hub: Hub, account_id: int) -> bool:
+    """Whether Redis still holds the push job last queued for the account (gone with a FLUSHDB or a
+    restart of Redis). An unreachable Redis counts as holding it: nothing could be enqueued anyway."""
+    try:
+        jid = hub.redis.get(QUEUED_KEY.format(account_id=account_id))
+        if jid is None:
+            return False
+        name = jid.decode() if isinstance(jid, bytes) else str(jid)
+        return bool(hub.redis.exists(f"{Job.redis_job_namespace_prefix}{name}"))
+    except redis.RedisError:
+        return True
 
 
 def job_id(account_id: int) -> str:
@@ -102,7 +121,8 @@ def request_pushes(hub: Hub, account_ids: Iterable[int]) -> list[str]:
         for account_id in _pushable(session, account_ids):
             claim = _locked_claim(session, account_id)
             claim.requested = True
-            queued = claim.queued_at is not None and claim.queued_at + QUEUED_GRACE > now
+            queued = claim.queued_at is not None and claim.queued_at + QUEUED_GRACE > now \
+                and queued_job_exists(hub, account_id)
             if not queued and not _held(claim, now, lease_for):
                 claim.queued_at = now
                 to_enqueue.append(account_id)
@@ -112,6 +132,7 @@ def request_pushes(hub: Hub, account_ids: Iterable[int]) -> list[str]:
         queue("stock", hub.redis).enqueue(JOB_FUNCTION, account_id, job_id=jid, result_ttl=0,
                                           job_timeout=hub.settings.workers.job_timeout_s,
                                           description=f"push stock of account {account_id}")
+        hub.redis.set(QUEUED_KEY.format(account_id=account_id), jid, ex=int(QUEUED_GRACE.total_seconds()))
         jobs.append(jid)
     return jobs
 
@@ -148,6 +169,17 @@ def finish(hub: Hub, account_id: int, holder: str) -> bool:
         return True
 
 
+def hand_over(hub: Hub, account_id: int, holder: str) -> list[str]:
+    """The holder stops draining though requests keep coming: it lets go, the request stays, and a
+    new job is queued at the back of the stock queue (a worker can take other work in between)."""
+    with hub.db.session() as session:
+        row = _locked_claim(session, account_id)
+        if row.holder == holder:
+            row.holder = row.claimed_at = None
+            row.requested = True
+    return request_pushes(hub, [account_id])
+
+
 def release(hub: Hub, account_id: int, holder: str) -> None:
     """Let go after a failure (the job is retried or the sweep asks again); requests stay."""
     with hub.db.session() as session:
@@ -163,7 +195,8 @@ def busy_accounts(hub: Hub, account_ids: Iterable[int]) -> set[int]:
     with hub.db.sessions() as session:
         rows = session.scalars(select(tables.PushClaim).where(tables.PushClaim.account_id.in_(wanted))).all()
         return {row.account_id for row in rows
-                if _held(row, now, lease_for) or (row.queued_at is not None and row.queued_at + QUEUED_GRACE > now)}
+                if _held(row, now, lease_for) or (row.queued_at is not None and row.queued_at + QUEUED_GRACE > now
+                                                  and queued_job_exists(hub, row.account_id))}
 
 
 def renew(hub: Hub, account_id: int, holder: str) -> bool:

@@ -152,3 +152,36 @@ def test_requests_streaming_in_are_drained_in_rounds_a_coalescing_window_apart(h
     gaps = [b - a for a, b in itertools.pairwise(rounds)]
     assert len(requested) > 20 and 2 <= len(rounds) <= 6, (len(requested), len(rounds))
     assert all(gap >= 0.4 - 0.01 for gap in gaps), gaps
+
+
+def test_a_queued_job_lost_with_redis_no_longer_absorbs_requests(hub: Hub) -> None:
+    """Issue 15 (chaos): a FLUSHDB or an empty restart of Redis lost the queued push job; its claim kept
+    `queued_at`, and every request and sweep for the account was absorbed for `QUEUED_GRACE` (5 min)."""
+    shop = account(hub)
+    assert len(push_queue.request_pushes(hub, [shop])) == 1
+    assert push_queue.request_pushes(hub, [shop]) == []  # the queued job absorbs it
+    hub.redis.flushdb()
+    assert push_queue.busy_accounts(hub, [shop]) == set()
+    again = push_queue.request_pushes(hub, [shop])
+    assert len(again) == 1 and queue("stock", hub.redis).job_ids == again
+    assert push_queue.request_pushes(hub, [shop]) == []
+
+
+def test_a_drain_that_never_runs_out_of_requests_hands_the_account_over(hub: Hub, monkeypatch) -> None:
+    """Issue 15 (chaos): under a steady stream of sales every round ended with a new request, so one
+    push job per account held its worker for as long as the sales lasted (no order event was processed
+    while as many accounts as workers were busy). After `DRAIN_ROUNDS` it queues a successor and ends."""
+    shop = account(hub)
+    hub.settings.sync.push_coalesce_s = 0
+    rounds: list[int] = []
+
+    def one_round(hub: Hub, account_id: int, total: push.PushReport) -> None:
+        rounds.append(account_id)
+        push_queue.request_pushes(hub, [account_id])  # a sale came in during the round
+
+    monkeypatch.setattr(push, "_drain_round", one_round)
+    result = push.push_stock(hub, shop)
+    assert len(rounds) == push.DRAIN_ROUNDS and "absorbed" not in result
+    row = claim_row(hub, shop)
+    assert row.holder is None and row.requested and row.queued_at is not None
+    assert [j.startswith(f"push-stock-{shop}-") for j in queue("stock", hub.redis).job_ids] == [True]

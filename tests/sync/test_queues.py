@@ -85,3 +85,19 @@ def test_a_job_that_ends_while_it_is_looked_at_does_not_swallow_the_request(
 
     monkeypatch.setattr(Job, "fetch", staticmethod(fetch))
     assert queues.enqueue_unique(hub.redis, "default", "sync.jobs.ping", (), "ping-race")
+
+
+def test_one_worker_lane_takes_order_events_before_stock_pushes() -> None:
+    """Issue 15 (chaos): every lane took the stock queue first, and stock pushes and stale checks of
+    throttled shops held every worker while webhook events, polls and shipment pushes waited."""
+    from sync.hub.queues import worker_lanes
+
+    assert worker_lanes(1) == [("stock", "orders", "catalog", "default")]
+    assert worker_lanes(2) == [("orders", "stock"), ("stock", "orders", "catalog", "default")]
+    assert worker_lanes(3) == [("orders", "stock"), ("stock", "orders"), ("stock", "orders", "catalog", "default")]
+
+
+def test_a_worker_takes_its_queues_in_the_order_given(redis_client) -> None:
+    from sync.service.workers import make_worker
+
+    assert make_worker(redis_client, queues=("orders", "stock")).queue_names() == ["orders", "stock"]

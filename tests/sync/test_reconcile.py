@@ -127,3 +127,48 @@ def test_a_stale_compare_that_the_sale_explains_is_pushed_again_without_the_chec
     work(hub)
     assert shop_available(shop, "MS-0006-1") == 17 and woo.stock("MS-0006-1") == 17
     assert on_hand(hub, "MS-0006-1") == 19
+
+
+def test_the_sweep_queues_one_stale_check_per_account_however_often_it_runs(hub: Hub) -> None:
+    """Issue 15 (chaos): every sweep queued a new stale check (ids unique per call) for an account with
+    old stale reads; the checks, each an order poll of a throttled shop, piled up on the stock queue
+    and held every worker while events, polls and shipment pushes waited."""
+    from datetime import timedelta
+
+    from rq.job import JobStatus
+    from rq.registry import ScheduledJobRegistry
+
+    from store.types import utcnow
+    from sync.hub.queues import queue
+    from sync.stock import push
+
+    with hub.db.session() as session:
+        shop = tables.Account(name="shop", platform="shopify", options={})
+        session.add(shop)
+        session.flush()
+        listing = tables.Listing(account_id=shop.id, external_product_id="p", external_variant_id="v")
+        session.add(listing)
+        session.flush()
+        session.add(tables.StaleRead(listing_id=listing.id, account_id=shop.id, observed=3,
+                                     seen_at=utcnow() - timedelta(minutes=5)))
+        shop_id = shop.id
+    hub.settings.sync.stale_check_delay_s = 3  # a check first waits for the sale's own event
+    stock_queue = queue("stock", hub.redis)
+    scheduled = ScheduledJobRegistry(queue=stock_queue)
+    for _ in range(5):
+        push.sweep_stale(hub)
+    assert scheduled.get_job_ids() + stock_queue.job_ids == [f"check-stale-{shop_id}"]
+    # while it runs, the sweep queues nothing more: the running check takes new reads in its next round
+    first = stock_queue.fetch_job(f"check-stale-{shop_id}")
+    assert first is not None
+    first.set_status(JobStatus.STARTED)
+    hub.redis.zrem(scheduled.key, first.id)  # a worker took it
+    stock_queue.remove(first.id)
+    for _ in range(5):
+        push.sweep_stale(hub)
+    assert scheduled.get_job_ids() + stock_queue.job_ids == []
+    hub.settings.sync.stale_check_delay_s = 0
+    hub.redis.flushdb()  # a check lost with Redis does not block the next one
+    for _ in range(3):
+        push.sweep_stale(hub)
+    assert stock_queue.job_ids == [f"check-stale-{shop_id}"]
