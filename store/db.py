@@ -41,7 +41,23 @@ def _engine(url: str, busy_timeout_ms: int) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    if engine.dialect.driver == "psycopg":
+        _binary_arrays(engine)
+    return engine
+
+
+def _binary_arrays(engine: Engine) -> None:
+    """Lists bind as binary arrays. The only lists the hub binds are the array parameters of
+    `store.bulk` and `store.chunks` (10,000 values each in a large receipt); psycopg's text form
+    quotes and escapes every element in Python — ~0.35 CPU-s of a 10,000-row receipt's 15 arrays,
+    against ~0.04 s in binary. Values and types are the same (every array bind is cast to its
+    column's array type)."""
+    from psycopg.types.array import ListBinaryDumper
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
