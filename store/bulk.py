@@ -4,7 +4,9 @@ A multi-row `VALUES` built by SQLAlchemy binds one parameter per value and compi
 every call: a 10,000-row receipt spent most of its time there. Here a statement is compiled once:
 
 * PostgreSQL: `INSERT … SELECT * FROM unnest(:a, :b, …)` / `UPDATE … FROM unnest(…)`, one array
-  parameter per column — one round trip, no 65,535-parameter limit, and `RETURNING` as usual.
+  parameter per column — one round trip, no 65,535-parameter limit, and `RETURNING` as usual. A
+  column holding one value in every row (a receipt's reason, source and timestamp) is bound once, as
+  a scalar, rather than as an array of 10,000 copies to encode, send and unpack.
 * SQLite: the same statement executed for every row (`executemany`; SQLAlchemy renders inserts as
   multi-row pages under SQLite's own limit), in process, so a row costs no round trip.
 
@@ -43,6 +45,21 @@ def _columns(rows: Rows, names: Sequence[str], prefix: str = "") -> dict[str, li
     return {f"{prefix}{name}": [row[name] for row in rows] for name in names}
 
 
+def _constants(rows: Rows, names: Sequence[str], keep: str) -> dict[str, Any]:
+    """The columns (but `keep`) holding the same value, of the same type, in every row: name → value."""
+    found: dict[str, Any] = {}
+    for name in names:
+        first = rows[0][name]
+        kind = type(first)
+        if name != keep and all(type(value) is kind and value == first for value in (row[name] for row in rows)):
+            found[name] = first
+    return found
+
+
+def _scalar(table: Table, name: str, prefix: str) -> Any:
+    return bindparam(f"{prefix}{name}", type_=table.c[name].type)
+
+
 def insert_rows(session: Session, table: Any, rows: Rows) -> tuple[Any, Any]:
     """(insert statement, parameters) that insert `rows` (dicts with the same keys) into `table`;
     execute them with `session.execute(statement, parameters)`."""
@@ -52,9 +69,12 @@ def insert_rows(session: Session, table: Any, rows: Rows) -> tuple[Any, Any]:
         return sqlite.insert(table), list(rows)
     if len(rows) <= FEW_ROWS:
         return postgresql.insert(table), list(rows)
-    source = _unnest(table, names)
-    statement = postgresql.insert(table).from_select(names, select(*[source.c[n] for n in names]))
-    return statement, _columns(rows, names)
+    constants = _constants(rows, names, keep=names[0])
+    varying = [n for n in names if n not in constants]
+    source = _unnest(table, varying)
+    statement = postgresql.insert(table).from_select(names, select(*[
+        _scalar(table, n, "c_").label(n) if n in constants else source.c[n] for n in names]))
+    return statement, {**_columns(rows, varying), **{f"c_{n}": v for n, v in constants.items()}}
 
 
 def update_rows(session: Session, table: Any, key: str, rows: Rows) -> tuple[Update, Any]:
@@ -64,9 +84,12 @@ def update_rows(session: Session, table: Any, key: str, rows: Rows) -> tuple[Upd
     names = list(rows[0])
     others = [n for n in names if n != key]
     if is_postgresql(session) and len(rows) > FEW_ROWS:
-        source = _unnest(table, names, "p_")
-        statement = update(table).where(table.c[key] == source.c[key]).values({n: source.c[n] for n in others})
-        return statement, _columns(rows, names, "p_")
+        constants = _constants(rows, names, keep=key)
+        varying = [n for n in names if n not in constants]
+        source = _unnest(table, varying, "p_")
+        statement = update(table).where(table.c[key] == source.c[key]).values(
+            {n: _scalar(table, n, "c_") if n in constants else source.c[n] for n in others})
+        return statement, {**_columns(rows, varying, "p_"), **{f"c_{n}": v for n, v in constants.items()}}
     statement = update(table).where(table.c[key] == bindparam(f"p_{key}")).values(
         {n: bindparam(f"p_{n}") for n in others})
     return statement, [{f"p_{n}": row[n] for n in names} for row in rows]

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from store import tables
 from store.bulk import FEW_ROWS, insert_rows, update_rows
 from store.chunks import FEW_VALUES, among
+from store.types import utcnow
 from sync.hub.context import Hub
 
 SKUS = ["A-1", 'quote"d', "back\\slash", "短袖-红", "emoji-🙂", "comma,semi;"]
@@ -54,3 +55,33 @@ def test_among_past_few_values_binds_one_parameter(hub: Hub) -> None:
         wanted = [*skus[::2], "NOT-THERE"]
         found = set(session.scalars(select(tables.Variant.sku).where(among(session, tables.Variant.sku, wanted))))
         assert found == set(skus[::2])
+
+
+def test_columns_holding_one_value_in_every_row_are_written_to_every_row(hub: Hub) -> None:
+    """Past FEW_ROWS PostgreSQL binds a column with one value in every row once; every row gets it."""
+    count = FEW_ROWS + 50
+    with hub.db.session() as session:
+        product = tables.Product(title="P")
+        session.add(product)
+        session.flush()
+        variants = [tables.Variant(product_id=product.id, sku=f"S-{n}") for n in range(count)]
+        session.add_all(variants)
+        session.flush()
+        ids = [v.id for v in variants]
+        location = tables.Location(code="here", name="Here")
+        session.add(location)
+        session.flush()
+        table = tables.StockLevel.__table__
+        at = utcnow()
+        rows = [{"variant_id": i, "location_id": location.id, "on_hand": n % 7, "committed": 0, "updated_at": at}
+                for n, i in enumerate(ids)]
+        statement, params = insert_rows(session, table, rows)
+        session.execute(statement, params)
+        found = {v: (loc, on_hand, committed, updated) for v, loc, on_hand, committed, updated in session.execute(
+            select(table.c.variant_id, table.c.location_id, table.c.on_hand, table.c.committed, table.c.updated_at))}
+        assert found == {i: (location.id, n % 7, 0, at) for n, i in enumerate(ids)}
+        session.execute(*update_rows(session, table, "variant_id", [
+            {"variant_id": i, "on_hand": 9, "committed": n % 3} for n, i in enumerate(ids)]))
+        found = {v: (on_hand, committed) for v, on_hand, committed in session.execute(
+            select(table.c.variant_id, table.c.on_hand, table.c.committed))}
+        assert found == {i: (9, n % 3) for n, i in enumerate(ids)}
