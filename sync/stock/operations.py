@@ -23,6 +23,7 @@ from store.csvfile import read_rows
 from sync.hub.accounts import get_account
 from sync.hub.context import Hub
 from sync.stock import kits
+from sync.stock.batch import collector_paused
 from sync.stock.change import stock_change
 from sync.stock.desired import listing_quantities
 from sync.stock.first_sight import record_first_sight
@@ -293,6 +294,11 @@ def receive(hub: Hub, path: Path) -> ReceiveReport:
     Every row is checked first, and each reference received before must come with the same rows;
     any error applies nothing (errors by line). Then the rows are written in a few statements
     (`StockChange.move_many`); the same file again is a no-op."""
+    with collector_paused():
+        return _receive(hub, path)
+
+
+def _receive(hub: Hub, path: Path) -> ReceiveReport:
     report = ReceiveReport()
     header, raw_rows = read_rows(path)
     missing = [c for c in RECEIVE_COLUMNS if c not in header]

@@ -65,3 +65,21 @@ def test_a_receipt_of_more_rows_than_postgres_binds_is_applied_once(hub: Hub, tm
     with hub.db.session() as session:
         location = hub_location(session).id
         assert level(session, a, location) == (ROWS // 2, 0) and level(session, b, location) == (ROWS // 2, 0)
+
+
+def test_the_collector_is_paused_for_a_batch_and_left_as_it_was() -> None:
+    import gc
+
+    from sync.stock.batch import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # off before: still off
+    finally:
+        gc.enable()
