@@ -29,6 +29,7 @@ WATCHED = (ConflictKind.UNMATCHED_LISTING, ConflictKind.DUPLICATE_SKU, ConflictK
            ConflictKind.SKU_CHANGED)
 DELETED = "deleted"
 BATCH = 1000  # listings stored per transaction while the channel is read
+LINKS_PER_CHUNK = 5_000  # matched listings linked at a time in `finish`
 
 
 @dataclass
@@ -315,6 +316,14 @@ class Refresh:
                 suggestions=[suggest("ignore", why="keep the link")]
                 + [suggest("link", s, why="the barcode says so (rule barcode)") for s in self.skus(disagree)])
 
+    def link(self, links: list[linking.Link]) -> None:
+        """Link a chunk of matched listings (`linking.link_many`) and empty `links`: a first import
+        of a large catalogue never holds all its links at once."""
+        accounts, closed = linking.link_many(self.change, links, actor=self.actor, by_itself=True)
+        self.result.accounts |= accounts
+        self.result.closed += closed
+        links.clear()
+
     def finish(self, change: StockChange) -> Applied:
         """After the last batch: deletions, matching, links (in bulk) and conflicts, in one transaction.
 
@@ -326,17 +335,18 @@ class Refresh:
         self.result.seen = len(self.seen)
         self.mark_absent()
         seen = [row for external_id, row in self.rows.items() if external_id in self.seen]
-        keys = [matching.ListingKey(r.external_variant_id, r.sku, r.barcode) for r in seen]
-        duplicates = matching.duplicate_skus(keys, normalised=self.normalised)
+        duplicates = matching.duplicate_skus((matching.ListingKey(r.external_variant_id, r.sku, r.barcode)
+                                              for r in seen), normalised=self.normalised)
         links: list[linking.Link] = []
         for row in seen:
             if row.variant_id is None:
                 self.match_unmapped(row, duplicates, links)
+                if len(links) >= LINKS_PER_CHUNK:
+                    self.link(links)
             else:
                 self.check_mapped(row)
-        accounts, closed = linking.link_many(change, links, actor=self.actor, by_itself=True)
-        self.result.accounts |= accounts | change.settle()
-        self.result.closed += closed
+        self.link(links)
+        self.result.accounts |= change.settle()
         self.close_stale()
         return self.result
 

@@ -21,6 +21,7 @@ from store import tables
 from store.chunks import among, chunked
 from store.csvfile import read_rows
 from sync.hub.accounts import get_account
+from sync.hub.collector import with_fewer_collections
 from sync.hub.context import Hub
 from sync.stock import kits
 from sync.stock.batch import collector_paused
@@ -31,6 +32,7 @@ from sync.stock.ledger import Movement, level
 from sync.stock.locations import DEFAULT_LOCATION, channel_location, hub_location
 
 RECEIVE_COLUMNS = ("sku", "location", "quantity", "reference")
+MOVES_PER_CHUNK = 5_000  # stock import: targets turned into movements and written per chunk
 
 
 class StockError(MarketsyncError):
@@ -57,6 +59,7 @@ def find_location(session: Session, code: str) -> tables.Location:
         raise StockError(f"{exc}; add it with `marketsync locations add {code}`") from None
 
 
+@with_fewer_collections
 def import_stock(hub: Hub, account_name: str) -> dict[str, int]:
     """Set on_hand from a channel's levels for its mapped listings (key `import:{account}:{variant}:{location}`).
 
@@ -119,19 +122,26 @@ def import_stock(hub: Hub, account_name: str) -> dict[str, int]:
             slot = targets.setdefault((variant_id, hub_loc), [0, 0])
             slot[0] += on_hand
             slot[1] = slot[1] or add_committed
-        current = current_levels(session, sorted({variant for variant, _ in targets}))
-        movements = []
-        for (variant_id, location_id), (on_hand, add_committed) in sorted(targets.items()):
-            current_on_hand, committed = current.get((variant_id, location_id), (0, 0))
-            target = on_hand + (committed if add_committed else 0)
-            movements.append(Movement(
-                f"import:{account.id}:{variant_id}:{location_id}", variant_id, location_id,
-                on_hand_delta=target - current_on_hand, reason="import", source=account_name,
-                reference=f"stock import from {account_name}"))
-        recorded = change.move_many(movements)  # a few statements, not five a row
-        counts["applied"] = sum(1 for m in recorded if m.on_hand_delta)
-        counts["unchanged"] = len(recorded) - counts["applied"]
-        counts["repeated"] = len(movements) - len(recorded)
+        del read
+        recorded_count = applied = 0
+        # A chunk of (variant, location) targets at a time, end to end (their current levels, the
+        # movements, the ledger and level statements): memory stays flat however large the catalogue.
+        for chunk in chunked(sorted(targets.items()), MOVES_PER_CHUNK):
+            current = current_levels(session, sorted({variant for (variant, _), _ in chunk}))
+            movements = []
+            for (variant_id, location_id), (on_hand, add_committed) in chunk:
+                current_on_hand, committed = current.get((variant_id, location_id), (0, 0))
+                target = on_hand + (committed if add_committed else 0)
+                movements.append(Movement(
+                    f"import:{account.id}:{variant_id}:{location_id}", variant_id, location_id,
+                    on_hand_delta=target - current_on_hand, reason="import", source=account_name,
+                    reference=f"stock import from {account_name}"))
+            recorded = change.move_many(movements)  # a few statements, not five a row
+            recorded_count += len(recorded)
+            applied += sum(1 for m in recorded if m.on_hand_delta)
+        counts["applied"] = applied
+        counts["unchanged"] = recorded_count - applied
+        counts["repeated"] = len(targets) - recorded_count
         # One channel location: the one its listings publish to, so what was read is what they show.
         if len(channel_locations) == 1 and all(loc is not None for loc in hub_locations.values()):
             record_first_sight(session, observed)
