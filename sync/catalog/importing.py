@@ -28,6 +28,7 @@ from sync.catalog.refresh import BATCH as REFRESH_BATCH
 from sync.catalog.refresh import Refresh
 from sync.hub.accounts import get_account, job_account
 from sync.hub.audit import audit
+from sync.hub.collector import with_fewer_collections
 from sync.hub.context import Hub
 from sync.hub.queues import enqueue_unique
 from sync.stock.change import StockChange
@@ -135,6 +136,7 @@ def insert_new(session: Session, products: Sequence[canonical.Product], counts: 
     counts["variants_created"] += len(rows)
 
 
+@with_fewer_collections
 def import_catalog(hub: Hub, account_name: str, *, actor: str = "marketsync",
                    progress: Progress | None = None) -> dict[str, int]:
     """Build or update the catalogue from `account_name`, then refresh its listings.
