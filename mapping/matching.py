@@ -68,11 +68,15 @@ class Match:
 
 @dataclass
 class CatalogIndex:
-    """Variants indexed by exact SKU, normalised SKU and barcode."""
+    """Variants indexed by exact SKU, normalised SKU and barcode.
+
+    A normalised SKU or barcode most variants hold alone maps to that variant's id, and only a
+    shared one to a list (`_put`): a list per key cost about 180 bytes a variant in a large
+    catalogue's index."""
 
     by_sku: dict[str, int] = field(default_factory=dict)
-    by_normalised: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    by_barcode: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    by_normalised: dict[str, int | list[int]] = field(default_factory=dict)
+    by_barcode: dict[str, int | list[int]] = field(default_factory=dict)
     skus: dict[int, str] = field(default_factory=dict)
 
     @classmethod
@@ -84,9 +88,9 @@ class CatalogIndex:
 
     def add(self, variant: VariantKey) -> None:
         self.by_sku[variant.sku] = variant.id
-        self.by_normalised[normalised_sku(variant.sku)].append(variant.id)
+        _put(self.by_normalised, normalised_sku(variant.sku), variant.id)
         if variant.barcode:
-            self.by_barcode[variant.barcode].append(variant.id)
+            _put(self.by_barcode, variant.barcode, variant.id)
         self.skus[variant.id] = variant.sku
 
     def sku_matches(self, sku: str | None, *, normalised: bool) -> tuple[Outcome, tuple[int, ...]]:
@@ -96,13 +100,30 @@ class CatalogIndex:
         if sku in self.by_sku:
             return Outcome.SKU, (self.by_sku[sku],)
         if normalised:
-            found = tuple(sorted(set(self.by_normalised.get(normalised_sku(sku), ()))))
+            found = _ids(self.by_normalised.get(normalised_sku(sku)))
             if found:
                 return Outcome.NORMALISED_SKU, found
         return Outcome.NONE, ()
 
     def barcode_matches(self, barcode: str | None) -> tuple[int, ...]:
-        return tuple(sorted(set(self.by_barcode.get(barcode, ())))) if barcode else ()
+        return _ids(self.by_barcode.get(barcode)) if barcode else ()
+
+
+def _put(index: dict[str, int | list[int]], key: str, variant_id: int) -> None:
+    found = index.get(key)
+    if found is None:
+        index[key] = variant_id
+    elif isinstance(found, list):
+        found.append(variant_id)
+    else:
+        index[key] = [found, variant_id]
+
+
+def _ids(found: int | list[int] | None) -> tuple[int, ...]:
+    """The sorted distinct ids of an index entry."""
+    if found is None:
+        return ()
+    return (found,) if isinstance(found, int) else tuple(sorted(set(found)))
 
 
 def sku_key(sku: str | None, *, normalised: bool) -> str | None:

@@ -8,6 +8,7 @@ what was seen: a conflict that stopped being true closes with a note saying so.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -66,9 +67,14 @@ class Shown(NamedTuple):
 
     @classmethod
     def of(cls, item: canonical.Listing) -> Shown:
-        return cls(item.product_title, item.title, str(item.price.amount) if item.price else None,
-                   str(item.compare_at_price.amount) if item.compare_at_price else None,
-                   item.price.currency if item.price else None)
+        """The strings many listings share (a product's title, prices, currency) are held once."""
+        return cls(sys.intern(item.product_title), item.title, _shared(str(item.price.amount) if item.price else None),
+                   _shared(str(item.compare_at_price.amount) if item.compare_at_price else None),
+                   _shared(item.price.currency if item.price else None))
+
+
+def _shared(text: str | None) -> str | None:
+    return sys.intern(text) if text is not None else None
 
 
 def channel_side(listing: tables.Listing, shown: Shown | None = None) -> dict[str, Any]:
@@ -180,7 +186,7 @@ class Refresh:
 
     def load_rows(self) -> None:
         self.rows = {r.external_variant_id: Row(int(r.id), r.external_variant_id, r.channel_sku, r.channel_barcode,
-                                                r.variant_id, r.status)
+                                                r.variant_id, sys.intern(r.status))
                      for r in self.db.execute(select(
                          tables.Listing.id, tables.Listing.external_variant_id, tables.Listing.channel_sku,
                          tables.Listing.channel_barcode, tables.Listing.variant_id, tables.Listing.status)
