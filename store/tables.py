@@ -215,7 +215,8 @@ class StockMovement(Base):
     """One change to a stock level. The idempotency key makes a repeat a no-op."""
 
     __tablename__ = "stock_movements"
-    __table_args__ = (Index("ix_stock_movements_variant_created", "variant_id", "created_at"),)
+    __table_args__ = (Index("ix_stock_movements_variant_created", "variant_id", "created_at"),
+                      Index("ix_stock_movements_reference", "reference"))
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
