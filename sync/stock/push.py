@@ -310,17 +310,18 @@ def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
     window = hub.settings.sync.push_coalesce_s
     try:
         with push_queue.ClaimKeeper(hub, account_id, holder):  # renews the lease while the drain runs
-            for _ in range(DRAIN_ROUNDS):
+            for rounds in range(1, DRAIN_ROUNDS + 1):
                 round_started = time.monotonic()
                 _drain_round(hub, account_id, total)
                 if push_queue.finish(hub, account_id, holder):
+                    break
+                if rounds == DRAIN_ROUNDS:  # still asked: a new job at the back of the queue goes on
+                    push_queue.hand_over(hub, account_id, holder)
                     break
                 # Asked again while it drained: the changes still coming go out together in the next
                 # round, which starts `push_coalesce_s` after this one did (requests meanwhile are absorbed).
                 if (rest := window - (time.monotonic() - round_started)) > 0:
                     nap(rest, where="a stock push's coalescing window")
-            else:
-                push_queue.hand_over(hub, account_id, holder)
     except Interrupted:  # the worker is stopping: not the account's failure
         push_queue.release(hub, account_id, holder)
         raise
