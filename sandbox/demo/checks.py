@@ -141,8 +141,8 @@ def conflict_checks(world: DemoWorld) -> dict[str, Any]:
     hub = world.require_hub()
     with hub.db.session() as session:
         total = int(session.scalar(select(func.count()).select_from(tables.Conflict)) or 0)
-        open_kinds = dict(session.execute(select(tables.Conflict.kind, func.count())
-                                          .where(tables.Conflict.status == "open")
-                                          .group_by(tables.Conflict.kind)).tuples().all())
+        open_kinds = {str(kind): int(count) for kind, count in session.execute(
+            select(tables.Conflict.kind, func.count()).where(tables.Conflict.status == "open")
+            .group_by(tables.Conflict.kind))}
     still_open = sum(open_kinds.values())
     return {"opened": total, "resolved": total - still_open, "open": still_open, "open_by_kind": open_kinds}
