@@ -1,100 +1,29 @@
-"""The control plane under `/_sandbox/` (JSON, no auth): what tests, the demo and benchmarks
-do to the shop from outside. Each route is one call on `PddSimulator`."""
+"""The control plane under `/_sandbox/` (`sandbox.gateway_control`) with what only 拼多多 has: unpaid
+orders holding `reserve_quantity`, promo-slot items and an access token to expire. Each route is one
+call on `PddSimulator`."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox.catalogue import SeedSpec
-from sandbox.interface import OutOfStock, SimulatorError
+from sandbox.gateway_control import Body, Params, common_routes, lines, route
 from sandbox.pinduoduo.model import from_unix
 
-if TYPE_CHECKING:
-    from sandbox.pinduoduo import PddSimulator
 
-Handler = Callable[["PddSimulator", dict[str, Any], dict[str, str]], Any]
-
-
-def _lines(body: dict[str, Any]) -> list[tuple[str, int]] | None:
-    raw = body.get("lines")
-    if raw is None:
-        return None
-    return [(str(line["sku"]), int(line["quantity"])) for line in raw]
-
-
-def _placed(sim: PddSimulator, body: dict[str, Any], path: dict[str, str]) -> dict[str, Any]:
-    order = sim.place_order(_lines(body) or [], buyer=body.get("buyer"))
-    return {"order_id": order.order_id, "number": order.number, "lines": [list(li) for li in order.lines]}
-
-
-def _unpaid(sim: PddSimulator, body: dict[str, Any], path: dict[str, str]) -> dict[str, Any]:
-    return {"order_sn": sim.place_unpaid_order(_lines(body) or [], buyer=body.get("buyer"))}
-
-
-def _cancel(sim: PddSimulator, body: dict[str, Any], path: dict[str, str]) -> dict[str, Any]:
-    sim.cancel_order(path["order_id"], restock=bool(body.get("restock", True)))
-    return {"cancelled": path["order_id"]}
-
-
-def _refund(sim: PddSimulator, body: dict[str, Any], path: dict[str, str]) -> dict[str, Any]:
-    sim.refund_order(path["order_id"], _lines(body), restock=bool(body.get("restock", True)))
-    return {"refunded": path["order_id"]}
-
-
-def _stock(sim: PddSimulator, body: dict[str, Any], path: dict[str, str]) -> dict[str, Any]:
-    sku = str(body["sku"])
-    sim.set_stock(sku, body.get("quantity"), body.get("delta"))
-    return {"sku": sku, "available": sim.available(sku)}
-
-
-def _reset(sim: PddSimulator, body: dict[str, Any], path: dict[str, str]) -> dict[str, Any]:
-    sim.reset_counters()
-    return {"reset": True}
-
-
-def _route(path: str, handler: Handler, methods: list[str]) -> Route:
-    async def endpoint(request: Request) -> Response:
-        sim: PddSimulator = request.app.state.simulator
-        try:
-            body = json.loads(await request.body() or b"{}") if request.method == "POST" else {}
-            if not isinstance(body, dict):
-                raise ValueError("the body must be a JSON object")
-            return JSONResponse(handler(sim, body, dict(request.path_params)))
-        except OutOfStock as error:
-            return JSONResponse({"error": str(error), "code": "out_of_stock"}, status_code=409)
-        except SimulatorError as error:
-            return JSONResponse({"error": str(error)}, status_code=422)
-        except (ValueError, KeyError, TypeError) as error:
-            return JSONResponse({"error": f"bad control request: {error}"}, status_code=400)
-    return Route(path, endpoint, methods=methods)
+def _unpaid(sim: Any, body: Body, path: Params) -> dict[str, Any]:
+    return {"order_sn": sim.place_unpaid_order(lines(body) or [], buyer=body.get("buyer"))}
 
 
 def routes() -> list[Route]:
-    return [
-        _route("/_sandbox/seed", lambda s, b, p: s.seed(SeedSpec.from_json(b)), ["POST"]),
-        _route("/_sandbox/orders", _placed, ["POST"]),
-        _route("/_sandbox/orders/{order_id}/cancel", _cancel, ["POST"]),
-        _route("/_sandbox/orders/{order_id}/refund", _refund, ["POST"]),
-        _route("/_sandbox/orders/{order_id}/touch", lambda s, b, p: s.touch_order(
-            p["order_id"], from_unix(int(b["updated_at"])) if b.get("updated_at") else None), ["POST"]),
-        _route("/_sandbox/unpaid-orders", _unpaid, ["POST"]),
-        _route("/_sandbox/unpaid-orders/{order_id}/pay", lambda s, b, p: s.pay_order(p["order_id"]), ["POST"]),
-        _route("/_sandbox/unpaid-orders/{order_id}/expire", lambda s, b, p: s.expire_unpaid_order(p["order_id"]),
-               ["POST"]),
-        _route("/_sandbox/stock", _stock, ["POST"]),
-        _route("/_sandbox/promo-slot", lambda s, b, p: s.set_promo_slot(str(b["sku"]), bool(b.get("promo", True))),
-               ["POST"]),
-        _route("/_sandbox/token/expire", lambda s, b, p: s.expire_token(), ["POST"]),
-        _route("/_sandbox/faults", lambda s, b, p: s.configure(b), ["POST"]),
-        _route("/_sandbox/clock", lambda s, b, p: s.set_clock(float(b["factor"])), ["POST"]),
-        _route("/_sandbox/state", lambda s, b, p: s.state(), ["GET"]),
-        _route("/_sandbox/writes", lambda s, b, p: {"writes": s.writes.entries()}, ["GET"]),
-        _route("/_sandbox/requests", lambda s, b, p: s.request_counts(), ["GET"]),
-        _route("/_sandbox/reset-counters", _reset, ["POST"]),
-    ]
+    return common_routes(
+        lambda s, b, p: s.touch_order(p["order_id"], from_unix(int(b["updated_at"])) if b.get("updated_at") else None),
+        route("/_sandbox/unpaid-orders", _unpaid, ["POST"]),
+        route("/_sandbox/unpaid-orders/{order_id}/pay", lambda s, b, p: s.pay_order(p["order_id"]), ["POST"]),
+        route("/_sandbox/unpaid-orders/{order_id}/expire", lambda s, b, p: s.expire_unpaid_order(p["order_id"]),
+              ["POST"]),
+        route("/_sandbox/promo-slot", lambda s, b, p: s.set_promo_slot(str(b["sku"]), bool(b.get("promo", True))),
+              ["POST"]),
+        route("/_sandbox/token/expire", lambda s, b, p: s.expire_token(), ["POST"]),
+    )
