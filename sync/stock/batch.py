@@ -11,9 +11,7 @@ on SQLite) — compiling 140,000 bound parameters had been most of a 10,000-row 
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
@@ -21,26 +19,6 @@ from store import tables
 from store.bulk import insert_rows
 from store.types import utcnow
 from sync.stock.ledger import MOVEMENT_REASONS, Movement
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Hold off Python's cyclic garbage collector for one batch (a receipt, an import).
-
-    A 10,000-row batch makes a few hundred thousand short-lived objects (CSV rows, movements,
-    result rows, quantity chains) that reference counting frees; to the collector they look like a
-    growing heap, so it ran 2 or 3 full collections in the middle of a receipt, each walking every
-    object the process holds (about 0.1 CPU-s apiece: a third of the receipt's CPU). The batch
-    makes no cycles that need collecting while it runs; the collector resumes after it (nothing is
-    changed if it was already off)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def apply_movements(session: Session, movements: Sequence[Movement]) -> list[Movement]:

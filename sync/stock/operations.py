@@ -21,10 +21,9 @@ from store import tables
 from store.chunks import among, chunked
 from store.csvfile import read_rows
 from sync.hub.accounts import get_account
-from sync.hub.collector import with_fewer_collections
+from sync.hub.collector import collector_paused, with_fewer_collections
 from sync.hub.context import Hub
 from sync.stock import kits
-from sync.stock.batch import collector_paused
 from sync.stock.change import stock_change
 from sync.stock.desired import listing_quantities
 from sync.stock.first_sight import record_first_sight

@@ -70,7 +70,7 @@ def test_a_receipt_of_more_rows_than_postgres_binds_is_applied_once(hub: Hub, tm
 def test_the_collector_is_paused_for_a_batch_and_left_as_it_was() -> None:
     import gc
 
-    from sync.stock.batch import collector_paused
+    from sync.hub.collector import collector_paused
 
     assert gc.isenabled()
     with collector_paused():
