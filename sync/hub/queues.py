@@ -21,11 +21,11 @@ from rq.serializers import JSONSerializer
 
 from canonical.errors import MarketsyncError
 
-QUEUE_NAMES = ("stock", "orders", "catalog", "default")
-REALTIME_QUEUES = ("stock", "orders")  # what a sale needs on its way to the other channels
+QUEUE_NAMES = ("events", "stock", "orders", "catalog", "default")
+REALTIME_QUEUES = ("events", "stock", "orders")  # what a sale needs on its way to the other channels
 
 
-ORDERS_FIRST = ("orders", "stock")
+ORDERS_FIRST = ("events", "orders", "stock")
 
 
 def worker_lanes(count: int) -> list[tuple[str, ...]]:
@@ -36,7 +36,9 @@ def worker_lanes(count: int) -> list[tuple[str, ...]]:
 
     The first takes the orders queue before the stock queue (issue 15): stock pushes and stale checks
     of throttled shops (most of their time spent waiting for rate points) otherwise held every worker
-    while webhook events, order polls and shipment pushes waited behind them."""
+    while order polls and shipment pushes waited behind them. Every worker takes stored webhook
+    events first (their own queue): an event carries its order and needs no API call, and in the
+    chaos run ~1,100 of them waited behind polls and shipment pushes that did."""
     if count <= 1:
         return [QUEUE_NAMES] * max(count, 0)
     return [ORDERS_FIRST] + [REALTIME_QUEUES] * (count - 2) + [QUEUE_NAMES]

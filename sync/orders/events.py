@@ -150,7 +150,7 @@ def order_purged(session: Session, account_id: int, reference: str) -> bool:
 
 
 def enqueue_event(hub: Hub, event_id: int) -> bool:
-    return enqueue_unique(hub.redis, "orders", "sync.jobs.process_event", (event_id,),
+    return enqueue_unique(hub.redis, "events", "sync.jobs.process_event", (event_id,),
                           f"process-event-{event_id}")
 
 

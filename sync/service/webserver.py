@@ -6,7 +6,7 @@ unknown account → 404; a missing or wrong signature (the connector's `verify_w
 checked first, and the bytes are counted while reading). The connector turns the delivery into
 events and says what each is about (`event_subject`); the server never reads a payload itself.
 Verified events are stored under their unique (account, event id) in one small transaction and
-only the ids of those about an order are enqueued (`sync.jobs.process_event` on `orders`); a duplicate
+only the ids of those about an order are enqueued (`sync.jobs.process_event` on `events`); a duplicate
 delivery, or the same body again within `webhooks.replay_window_s` under any event id, is
 acknowledged (200) and ignored. A signed body the connector cannot read (not an object, ids that
 are objects or thousands of digits, nested too deep) is refused with 400 and nothing is stored.

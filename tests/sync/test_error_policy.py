@@ -54,9 +54,9 @@ def shipment_row(hub: Hub, shipment_id: int) -> tables.Shipment:
         return row
 
 
-def scheduled_in(hub: Hub, job_id: str) -> float:
-    """Seconds from now until RQ's scheduler requeues `job_id`."""
-    registry = ScheduledJobRegistry(queue=queue("orders", hub.redis))
+def scheduled_in(hub: Hub, job_id: str, queue_name: str = "orders") -> float:
+    """Seconds from now until RQ's scheduler requeues `job_id` (on `queue_name`)."""
+    registry = ScheduledJobRegistry(queue=queue(queue_name, hub.redis))
     assert job_id in registry.get_job_ids()
     return (registry.get_scheduled_time(job_id) - utcnow()).total_seconds()
 
@@ -179,7 +179,7 @@ def test_an_event_job_no_longer_swallows_errors(hub: Hub, shop: dict[str, Any],
     monkeypatch.setattr(WooCommerceConnector, "order", unavailable)
     events.enqueue_event(hub, first)
     run_worker(hub.redis, burst=True)
-    assert 890 < scheduled_in(hub, f"process-event-{first}") <= 900
+    assert 890 < scheduled_in(hub, f"process-event-{first}", "events") <= 900
     with hub.db.session() as session:
         assert session.get(tables.WebhookEvent, first).status == "received"  # type: ignore[union-attr]
 

@@ -57,7 +57,7 @@ def stored(hub: Hub) -> int:
 
 
 def queued(hub: Hub) -> int:
-    return queue("orders", hub.redis).count
+    return queue("events", hub.redis).count
 
 
 def test_two_accounts_may_receive_the_same_event_id(hub: Hub, client: httpx.Client) -> None:

@@ -51,7 +51,7 @@ def test_a_signed_delivery_is_stored_once_and_its_id_enqueued(hub: Hub, client: 
     assert (first.status_code, second.status_code) == (200, 200)
     assert first.json()["status"] == "accepted" and second.json()["status"] == "duplicate"
     assert stored(hub) == 1
-    jobs = queue("orders", hub.redis).jobs
+    jobs = queue("events", hub.redis).jobs
     assert [(job.func_name, list(job.args)) for job in jobs] == [("sync.jobs.process_event",
                                                                  [first.json()["event"]])]
 
@@ -63,7 +63,7 @@ def test_a_forged_or_unsigned_delivery_is_refused(hub: Hub, client: httpx.Client
         del headers["X-WC-Webhook-Signature"]
     assert client.post(URL, content=body, headers=headers).status_code == 401
     assert stored(hub) == 0
-    assert queue("orders", hub.redis).count == 0
+    assert queue("events", hub.redis).count == 0
 
 
 def test_an_unknown_account_is_404(hub: Hub, client: httpx.Client) -> None:
