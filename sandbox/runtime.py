@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import uvicorn
@@ -308,6 +308,35 @@ class ServerThread:
         self.thread.join(timeout=10)
 
     def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class Served:
+    """A simulator's lifecycle over its `server` (a `ServerThread` it builds in `__init__`): `url`,
+    `start` and `stop` (each safe to call twice) and use as a context manager."""
+
+    server: ServerThread
+    _running: bool = False
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> Self:
+        if not self._running:
+            self.server.start()
+            self._running = True
+        return self
+
+    def stop(self) -> None:
+        if self._running:
+            self.server.stop()
+            self._running = False
+
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -19,7 +19,7 @@ from sandbox.interface import AccountSetup, ChannelShipment, EventDelivery, Plac
 from sandbox.jd.app import create_app
 from sandbox.jd.shop import CallLimits, Credentials, JdShop
 from sandbox.jd.store import JdStore
-from sandbox.runtime import Clock, Faults, RequestCounter, ServerThread, WriteLog
+from sandbox.runtime import Clock, Faults, RequestCounter, Served, ServerThread, WriteLog
 
 __all__ = ["JdSimulator"]
 
@@ -27,7 +27,7 @@ PLATFORM_SETTINGS = ("api_calls", "limit_window_seconds", "order_window_seconds"
                      "timestamp_skew_seconds", "rate_limit_code", "window_end_inclusive")
 
 
-class JdSimulator:
+class JdSimulator(Served):
     """One simulated 京东 POP vendor on loopback, and the Python face of its control plane."""
 
     platform: ClassVar[str] = "jd"
@@ -45,32 +45,10 @@ class JdSimulator:
         self.shop = JdShop(credentials, store, CallLimits(self.clock), self.clock, self.faults, self.writes,
                            self.requests)
         self.server = ServerThread(create_app(self.shop, self), port)
-        self._running = False
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
     @property
     def gateway_url(self) -> str:
         return f"{self.url}/routerjson"
-
-    def start(self) -> JdSimulator:
-        if not self._running:
-            self.server.start()
-            self._running = True
-        return self
-
-    def stop(self) -> None:
-        if self._running:
-            self.server.stop()
-            self._running = False
-
-    def __enter__(self) -> JdSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def info(self) -> dict[str, Any]:
         c = self.shop.credentials

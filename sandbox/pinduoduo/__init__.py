@@ -21,7 +21,7 @@ from sandbox.interface import AccountSetup, ChannelShipment, EventDelivery, Plac
 from sandbox.pinduoduo.app import create_app
 from sandbox.pinduoduo.shop import CallLimits, Credentials, PddShop
 from sandbox.pinduoduo.store import PddStore
-from sandbox.runtime import Clock, Faults, RequestCounter, ServerThread, WriteLog
+from sandbox.runtime import Clock, Faults, RequestCounter, Served, ServerThread, WriteLog
 
 __all__ = ["PddSimulator"]
 
@@ -29,7 +29,7 @@ PLATFORM_SETTINGS = ("api_calls", "limit_window_seconds", "order_window_seconds"
                      "timestamp_skew_seconds", "window_end_inclusive")
 
 
-class PddSimulator:
+class PddSimulator(Served):
     """One simulated 拼多多 mall on loopback, and the Python face of its control plane."""
 
     platform: ClassVar[str] = "pinduoduo"
@@ -48,32 +48,10 @@ class PddSimulator:
         self.shop = PddShop(credentials, store, CallLimits(self.clock), self.clock, self.faults, self.writes,
                             self.requests)
         self.server = ServerThread(create_app(self.shop, self), port)
-        self._running = False
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
     @property
     def gateway_url(self) -> str:
         return f"{self.url}/api/router"
-
-    def start(self) -> PddSimulator:
-        if not self._running:
-            self.server.start()
-            self._running = True
-        return self
-
-    def stop(self) -> None:
-        if self._running:
-            self.server.stop()
-            self._running = False
-
-    def __enter__(self) -> PddSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def info(self) -> dict[str, Any]:
         c = self.shop.credentials

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from sandbox.catalogue import SeedSpec
 from sandbox.interface import AccountSetup, ChannelShipment, EventDelivery, PlacedOrder, Simulator, SimulatorError
-from sandbox.runtime import Clock, Faults, RequestCounter, ServerThread, WriteLog
+from sandbox.runtime import Clock, Faults, RequestCounter, Served, ServerThread, WriteLog
 from sandbox.taobao.app import create_app
 from sandbox.taobao.limits import CallLimits
 from sandbox.taobao.shop import Credentials, TaobaoShop
@@ -32,7 +32,7 @@ PLATFORM_SETTINGS = ("api_calls", "app_calls", "limit_window_seconds", "ban_seco
                      "window_end_inclusive", "timestamp_skew_seconds")
 
 
-class TaobaoSimulator:
+class TaobaoSimulator(Served):
     """One simulated Taobao seller on loopback, and the Python face of its control plane."""
 
     platform: ClassVar[str] = "taobao"
@@ -53,33 +53,11 @@ class TaobaoSimulator:
         self.shop = TaobaoShop(credentials, store, tmc, CallLimits(self.clock), self.clock, self.faults,
                                self.writes, self.requests)
         self.server = ServerThread(create_app(self.shop, self), port)
-        self._running = False
 
     # -- lifecycle --------------------------------------------------------------------------------
     @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
     def gateway_url(self) -> str:
         return f"{self.url}/router/rest"
-
-    def start(self) -> TaobaoSimulator:
-        if not self._running:
-            self.server.start()
-            self._running = True
-        return self
-
-    def stop(self) -> None:
-        if self._running:
-            self.server.stop()
-            self._running = False
-
-    def __enter__(self) -> TaobaoSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def info(self) -> dict[str, Any]:
         c = self.shop.credentials
