@@ -16,6 +16,7 @@ from rq.serializers import JSONSerializer
 from cli.app import App, json_option, pass_app, print_json, print_table
 from sync.hub.context import Hub
 from sync.hub.queues import QUEUE_NAMES, all_queues, worker_lanes
+from sync.jobs import set_hub
 from sync.service.processes import SHUTDOWN_GRACE_S, worker_args
 from sync.service.supervisor import Supervisor
 from sync.service.workers import failure_reason, run_worker, serve_worker, spawn_workers, worker_environment
@@ -42,6 +43,8 @@ def worker(app: App, burst: bool, count: int, queues: tuple[str, ...]) -> None:
             raise click.ClickException(f"{sum(1 for c in codes if c)} of {count} workers exited with an error")
         return
     if count == 1:
+        set_hub(hub)  # the jobs run on this hub, loaded before the worker registers
+        hub.warm_up()
         serve_worker(lambda: hub.redis, queues=queues or QUEUE_NAMES, job_timeout=hub.settings.workers.job_timeout_s)
         return
     supervise(hub, count, queues)
