@@ -22,6 +22,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
+from sqlalchemy.types import String
 
 Rows = Sequence[Mapping[str, Any]]
 
@@ -29,6 +30,9 @@ Rows = Sequence[Mapping[str, Any]]
 # exactly the statements it ran before the arrays (a precaution: 4 concurrent ingests measured slower
 # once, within this shared machine's noise).
 FEW_ROWS = 100
+
+# A value already in the form the driver stores (`_stored`): bound as is, no processor per row.
+_AS_STORED = String()
 
 
 def is_postgresql(session: Session) -> bool:
@@ -90,6 +94,27 @@ def update_rows(session: Session, table: Any, key: str, rows: Rows) -> tuple[Upd
         statement = update(table).where(table.c[key] == source.c[key]).values(
             {n: _scalar(table, n, "c_") if n in constants else source.c[n] for n in others})
         return statement, {**_columns(rows, varying, "p_"), **{f"c_{n}": v for n, v in constants.items()}}
+    if is_postgresql(session):  # a few rows: the plain statement, executemany'd
+        statement = update(table).where(table.c[key] == bindparam(f"p_{key}")).values(
+            {n: bindparam(f"p_{n}") for n in others})
+        return statement, [{f"p_{n}": row[n] for n in names} for row in rows]
+    # SQLite: executemany, where every parameter of every row goes through its type's bind processor
+    # and an `onupdate` default is called per row. A value the same in every row (and the onupdate
+    # time, taken once) is processed once here and bound as its stored form.
+    dialect = session.get_bind().dialect
+    constants = _constants(rows, names, keep=key) if len(rows) > FEW_ROWS else {}
+    constants.update({c.name: c.onupdate.arg(None) for c in table.c
+                      if c.name not in names and c.onupdate is not None and c.onupdate.is_callable})
+    varying = [n for n in names if n not in constants]
+    stored = {n: _stored(table.c[n].type, v, dialect) for n, v in constants.items()}
     statement = update(table).where(table.c[key] == bindparam(f"p_{key}")).values(
-        {n: bindparam(f"p_{n}") for n in others})
-    return statement, [{f"p_{n}": row[n] for n in names} for row in rows]
+        {**{n: bindparam(f"p_{n}") for n in varying if n != key},
+         **{n: bindparam(f"c_{n}", type_=_AS_STORED) for n in stored}})
+    return statement, [{**{f"p_{n}": row[n] for n in varying}, **{f"c_{n}": v for n, v in stored.items()}}
+                       for row in rows]
+
+
+def _stored(kind: Any, value: Any, dialect: Any) -> Any:
+    """`value` as the column type `kind` hands it to the driver."""
+    process = kind.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process is not None else value

@@ -85,3 +85,31 @@ def test_columns_holding_one_value_in_every_row_are_written_to_every_row(hub: Hu
         found = {v: (on_hand, committed) for v, on_hand, committed in session.execute(
             select(table.c.variant_id, table.c.on_hand, table.c.committed))}
         assert found == {i: (9, n % 3) for n, i in enumerate(ids)}
+
+
+@pytest.mark.parametrize("count", [3, FEW_ROWS + 50])
+def test_update_rows_stamps_updated_at_and_writes_constant_columns_in_their_stored_form(hub: Hub,
+                                                                                      count: int) -> None:
+    """Every row gets its `onupdate` time, and a boolean or datetime the same in every row reaches each
+    row as its column type stores it (SQLite binds them once, pre-processed)."""
+    with hub.db.session() as session:
+        account = tables.Account(name="a", platform="p")
+        session.add(account)
+        session.flush()
+        listings = [tables.Listing(account_id=account.id, external_variant_id=str(n), external_product_id="p",
+                                   status="active")
+                    for n in range(count)]
+        session.add_all(listings)
+        session.flush()
+        ids = [listing.id for listing in listings]
+        before = utcnow()
+        acknowledged = utcnow()
+        session.execute(*update_rows(session, tables.Listing.__table__, "id", [
+            {"id": i, "desired_quantity": n, "push_pending": True, "acknowledged_at": acknowledged}
+            for n, i in enumerate(ids)]))
+        found = session.execute(select(tables.Listing.id, tables.Listing.desired_quantity,
+                                       tables.Listing.push_pending, tables.Listing.acknowledged_at,
+                                       tables.Listing.updated_at).order_by(tables.Listing.id)).all()
+    assert [(row.desired_quantity, row.push_pending, row.acknowledged_at) for row in found] == \
+        [(n, True, acknowledged) for n in range(count)]
+    assert all(before <= row.updated_at <= utcnow() for row in found)
