@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from canonical.errors import MarketsyncError
 from connectors.base import Capability, Connector
@@ -102,7 +102,12 @@ def pending_batch(hub: Hub, account_id: int, size: int, exclude: set[int],
         skip = exclude | blocked_listing_ids(session, account_id) | writes.waiting(journal) \
             | stale_listing_ids(session, account_id)
         resend = writes.resend(journal)
-        stmt = (select(tables.Listing, tables.Variant.sku).join(tables.Variant)
+        row = tables.Listing
+        stmt = (select(row, tables.Variant.sku).join(tables.Variant)
+                # what a write needs, not the listing's synced fields, title or timestamps
+                .options(load_only(row.id, row.account_id, row.external_product_id, row.external_variant_id,
+                                   row.external_inventory_item_id, row.desired_quantity, row.acknowledged_quantity,
+                                   row.acknowledged_at))
                 .where(tables.Listing.account_id == account_id,
                        or_(tables.Listing.push_pending.is_(True), tables.Listing.id.in_(resend)),
                        tables.Listing.desired_quantity.is_not(None))
