@@ -5,12 +5,14 @@ Jobs, the CLI and the web server all build one `Hub` from settings; nothing here
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import redis
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.base import AccountConfig, Connector, connector_class
 from connectors.budget import Budgets, LocalBudgets, RedisBudgets
@@ -23,6 +25,8 @@ from store.secrets import SecretBox
 from store.settings import Settings, load_settings
 from store.workspace import Workspace
 from sync.hub.queues import connect
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -78,9 +82,13 @@ class Hub:
         connector classes of the enabled accounts' platforms and the TLS context. A connector package
         imports in ~0.5 s of CPU; paid inside the first stock push after a (re)start, it delayed that
         push as much. Returns the platforms loaded."""
-        with self.db.session() as session:
-            platforms = sorted(set(session.scalars(select(tables.Account.platform)
-                                                   .where(tables.Account.enabled.is_(True)))))
+        try:
+            with self.db.session() as session:
+                platforms = sorted(set(session.scalars(select(tables.Account.platform)
+                                                       .where(tables.Account.enabled.is_(True)))))
+        except SQLAlchemyError as exc:  # the first job loads them instead, and reports the database
+            log.warning("warm-up skipped: the database did not answer (%s)", type(exc).__name__)
+            return []
         loaded = []
         for platform in platforms:
             try:

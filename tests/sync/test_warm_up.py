@@ -20,3 +20,15 @@ def test_warm_up_loads_the_enabled_accounts_connectors(hub: Hub, monkeypatch: py
 
     assert hub.warm_up() == ["woocommerce"]
     assert set(base._LOADED) == {"woocommerce"}
+
+
+def test_warm_up_without_a_database_loads_nothing_and_does_not_raise(hub: Hub, monkeypatch: pytest.MonkeyPatch,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    def refused() -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(hub.db, "session", refused)
+    assert hub.warm_up() == []
+    assert "warm-up skipped" in caplog.text and "OperationalError" in caplog.text
