@@ -6,6 +6,11 @@ and worker processes — once on the embedded default (SQLite, embedded Redis) w
 once on PostgreSQL with a Redis server the benchmark starts on a free loopback port, with 4
 workers. Buyers order at a steady 20 per second for 60 s, round-robin over the channels.
 
+The 3-channel runs are the headline. A further run (`marketplace_configs`) adds the six marketplace
+simulators (淘宝/天猫, 拼多多, 京东, 抖店, 快手, 微信小店): nine channels, each sale written to eight.
+Each account hears of orders as its connector declares (webhooks, pushes, a pulled queue, or order
+polls every `sync.order_poll_interval_s`); `latency_by_origin_ms` shows what that costs per channel.
+
 Per run: latency from the simulator accepting an order to the last other channel's stock write
 covering it (both ends from the simulators' write logs), p50/p95/p99/max; the CPU milliseconds per
 order of the hub's processes and of the simulators' processes (each read from /proc while they
@@ -41,19 +46,30 @@ from sync.stock.operations import import_stock
 NAME = "propagation_load"
 PARAMETERS: dict[str, dict[str, Any]] = {
     "full": {"skus": 5000, "rate": 20.0, "duration_s": 60.0, "settle_timeout_s": 180.0,
-             "configs": [("sqlite", "embedded", 2), ("postgresql", "server", 4)]},
+             "configs": [("sqlite", "embedded", 2), ("postgresql", "server", 4)],
+             "marketplace_configs": [("postgresql", "server", 4)]},
     "smoke": {"skus": 4, "rate": 4.0, "duration_s": 1.0, "settle_timeout_s": 60.0,
-              "configs": [("sqlite", "embedded", 1), ("postgresql", "server", 1)]},
+              "configs": [("sqlite", "embedded", 1), ("postgresql", "server", 1)],
+              "marketplace_configs": [("sqlite", "embedded", 1)]},
 }
 CHANNELS = (("shop-a", "shopify"), ("shop-b", "shopify"), ("woo", "woocommerce"))
+# The same run with the six marketplaces beside them: nine channels, each sale written to eight.
+MARKETPLACES = (("taobao", "taobao"), ("pdd", "pinduoduo"), ("jd", "jd"), ("douyin", "douyin"),
+                ("kuaishou", "kuaishou"), ("wechat", "wechat"))
 BATCH = {"shopify": 250, "woocommerce": 100}  # SKUs one stock write call can carry
+# How each marketplace simulator names its stock-writing methods in its request counts.
+MARKETPLACE_STOCK_WRITES = {"taobao": "quantity.update", "pinduoduo": "quantity.update", "jd": "stock.write",
+                            "douyin": "syncStock", "kuaishou": "stock.update", "wechat": "stock/update"}
 STOCK = 100_000  # enough that no order is refused
 
 
-def start_channels(skus: int) -> dict[str, RemoteSimulator]:
+Channels = tuple[tuple[str, str], ...]
+
+
+def start_channels(skus: int, channels: Channels) -> dict[str, RemoteSimulator]:
     spec = SeedSpec(products=skus, variants=1, stock=STOCK, seed=16)
     started: dict[str, RemoteSimulator] = {}
-    for name, platform in CHANNELS:
+    for name, platform in channels:
         options: dict[str, Any] = {"name": name, "plan": "standard"} if platform == "shopify" else {}
         started[name] = RemoteSimulator(platform, **options)
         started[name].seed(spec)
@@ -66,8 +82,9 @@ def prepare(rig: HubRig, channels: dict[str, RemoteSimulator]) -> None:
     for name, simulator in channels.items():
         rig.connect(simulator, name)
     import_catalog(rig.hub, "woo", actor="bench")
-    for name, _ in CHANNELS[:2]:
-        refresh_listings(rig.hub, name, actor="bench")
+    for name in channels:
+        if name != "woo":
+            refresh_listings(rig.hub, name, actor="bench")
     import_stock(rig.hub, "woo")
     run_worker(rig.hub.redis, burst=True)
 
@@ -113,6 +130,9 @@ def stock_write_calls(platform: str, requests: dict[str, Any]) -> int:
         operations = requests.get("by_operation", {})
         rest = sum(n for route, n in requests.get("by_route", {}).items() if "inventory_levels/set" in route)
         return int(operations.get("SetQuantities", 0)) + rest
+    if platform in MARKETPLACE_STOCK_WRITES:
+        counts = requests.get("by_method") or requests.get("by_api") or requests.get("by_route") or {}
+        return sum(int(n) for name, n in counts.items() if MARKETPLACE_STOCK_WRITES[platform] in name)
     return sum(n for route, n in requests.get("by_route", {}).items()
                if route.split(" ")[0] in {"PUT", "POST"} and route.split(" ")[1].startswith("products"))
 
@@ -123,8 +143,48 @@ def busiest_second(log: list[dict[str, Any]]) -> int:
     return max(seconds.values(), default=0)
 
 
-def one_run(database: str, redis: str, workers: int, p: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    channels = start_channels(int(p["skus"]))
+def by_origin(sent: list[Sent], logs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float | None]]:
+    """p50 and p99 of the orders placed on each channel: a channel heard of by polling shows its poll
+    interval here, one with webhooks or pushes the hub's own latency."""
+    spread = {}
+    for name in logs:
+        latencies, _ = order_latencies([s for s in sent if s.channel == name], logs)
+        found = percentiles(latencies)
+        spread[name] = {"p50": found["p50"], "p99": found["p99"]}
+    return spread
+
+
+def wire_events(rig: HubRig, channels: dict[str, RemoteSimulator]) -> dict[str, str]:
+    """Each account's events as its connector declares them (registered webhooks, the platform's
+    pushes pointed at the webhook server, or a pulled queue the scheduler drains); how, by account."""
+    from connectors.base import Capability
+    from sync.hub.accounts import get_account
+    from sync.service.processes import webhook_url
+
+    assert rig.webhook_base is not None, "start the webhook server first"
+    wired = {}
+    for name, simulator in channels.items():
+        with rig.hub.db.session() as session:
+            account = get_account(session, name)
+        connector = rig.hub.connector(account)
+        try:
+            url = webhook_url(rig.webhook_base, account.platform, name)
+            if connector.can(Capability.REGISTER_WEBHOOKS):
+                connector.register_webhooks(url)
+                wired[name] = "webhooks"
+            elif connector.can(Capability.WEBHOOKS):
+                simulator.set_push_url(url)
+                wired[name] = "pushes"
+            else:
+                wired[name] = "pulled" if connector.can(Capability.PULL_EVENTS) else "polled"
+        finally:
+            connector.close()
+    return wired
+
+
+def one_run(database: str, redis: str, workers: int, p: dict[str, Any], rng: random.Random,
+            channel_list: Channels = CHANNELS) -> dict[str, Any]:
+    channels = start_channels(int(p["skus"]), channel_list)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp, \
                 HubRig(Path(tmp), database=database, redis=redis) as rig:
@@ -138,7 +198,7 @@ def one_run(database: str, redis: str, workers: int, p: dict[str, Any], rng: ran
                 meter.add(f"hub:worker{n}", process.pid)
             for name, simulator in channels.items():
                 meter.add(f"sim:{name}", simulator.pid)
-            rig.register_webhooks([(platform, name) for name, platform in CHANNELS])
+            wired = wire_events(rig, channels)
             time.sleep(2.0)  # workers up
             for simulator in channels.values():
                 simulator.reset_counters()
@@ -158,10 +218,11 @@ def one_run(database: str, redis: str, workers: int, p: dict[str, Any], rng: ran
     accepted = [s for s in sent if s.status < 300]
     latencies, unreached = order_latencies(sent, logs)
     orders = max(1, len(accepted))
-    writes = {name: stock_write_calls(platform, requests[name]) for name, platform in CHANNELS}
+    writes = {name: stock_write_calls(platform, requests[name]) for name, platform in channel_list}
     spread = percentiles(latencies)
     window = max(rig_window, 0.001)  # the hub's coalescing window: the latency the writes are chosen for
-    minimum = {name: minimum_writes(sent, name, window, BATCH[platform]) for name, platform in CHANNELS}
+    minimum = {name: minimum_writes(sent, name, window, BATCH[platform]) for name, platform in channel_list
+               if platform in BATCH}  # a marketplace's fewest calls depend on its items' SKUs: not claimed
     return {
         "database": database, "redis": redis, "workers": workers, "orders_sent": len(sent),
         "orders_accepted": len(accepted), "orders_per_s": round(len(sent) / load_seconds, 2),
@@ -171,7 +232,9 @@ def one_run(database: str, redis: str, workers: int, p: dict[str, Any], rng: ran
         "simulator_cpu_ms_per_order": round(1000 * total_cpu(readings, "sim:") / orders, 1),
         "writes_per_order": round(sum(writes.values()) / orders, 2), "write_calls": writes,
         "coalesce_window_s": rig_window, "minimum_write_calls": minimum,
-        "live_writes_over_minimum": round(max(writes[n] / max(minimum[n], 1) for n in writes), 2),
+        "live_writes_over_minimum": round(max(writes[n] / max(minimum[n], 1) for n in minimum), 2),
+        "channels": [list(c) for c in channel_list], "events_wired": wired,
+        "latency_by_origin_ms": by_origin(sent, logs),
         "busiest_second_write_entries": {name: busiest_second(log) for name, log in logs.items()},
         "throttled": {name: int(r.get("throttled", 0)) + int(r.get("by_status", {}).get("429", 0))
                       for name, r in requests.items()},
@@ -187,15 +250,24 @@ def run(size: str = "full") -> dict[str, Any]:
     p = PARAMETERS[size]
     rng = random.Random(16)
     runs = [one_run(database, redis, workers, p, rng) for database, redis, workers in p["configs"]]
+    runs += [one_run(database, redis, workers, p, rng, CHANNELS + MARKETPLACES)
+             for database, redis, workers in p["marketplace_configs"]]
     keys = ("orders_per_s", "p50_ms", "p95_ms", "p99_ms", "max_ms", "hub_cpu_ms_per_order",
             "simulator_cpu_ms_per_order", "writes_per_order", "live_writes_over_minimum")
     first = runs[0]
     figures: dict[str, Any] = {k: first[k] for k in keys}
-    figures["by_config"] = {f"{r['database']}+{r['redis']}-redis/{r['workers']}w": {
+    figures["by_config"] = {config_name(r): {
         **{k: r[k] for k in keys}, "orders_unreached": r["orders_unreached"], "throttled": r["throttled"],
         "loadavg_before": r["loadavg_before"], "loadavg_after": r["loadavg_after"]} for r in runs}
     figures["headline_config"] = next(iter(figures["by_config"]))
-    return {"parameters": {**{k: v for k, v in p.items() if k != "configs"},
-                           "configs": [list(c) for c in p["configs"]], "channels": [list(c) for c in CHANNELS],
+    return {"parameters": {**{k: v for k, v in p.items() if not k.endswith("configs")},
+                           "configs": [list(c) for c in p["configs"]],
+                           "marketplace_configs": [list(c) for c in p["marketplace_configs"]],
+                           "channels": [list(c) for c in CHANNELS], "marketplaces": [list(c) for c in MARKETPLACES],
                            "shopify_plan": "standard", "order_quantity": 1, "webhooks": True},
             "figures": figures, "samples": runs}
+
+
+def config_name(run: dict[str, Any]) -> str:
+    extra = "+marketplaces" if len(run["channels"]) > len(CHANNELS) else ""
+    return f"{run['database']}+{run['redis']}-redis/{run['workers']}w{extra}"

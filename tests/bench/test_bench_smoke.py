@@ -65,6 +65,10 @@ def test_every_benchmark_runs_at_smoke_size(tmp_path: Path, postgres_admin_url: 
         # An idle scheduler may round to 0.0 CPU-s at smoke size; every process must still be measured.
         assert all(p["peak_rss_mb"] > 0 and p["cpu_s"] >= 0 for p in processes.values()), processes
         assert sum(p["cpu_s"] for label, p in processes.items() if label.startswith("hub:worker")) > 0
+    nine = [sample for sample in propagation["samples"] if len(sample["channels"]) == 9]
+    assert nine, "the run with the six marketplaces beside Shopify and WooCommerce"
+    assert set(nine[0]["events_wired"].values()) >= {"webhooks", "pushes"}, nine[0]["events_wired"]
+    assert all(calls > 0 for calls in nine[0]["write_calls"].values()), nine[0]["write_calls"]
     burst = json.loads((tmp_path / "burst.json").read_text())["figures"]
     assert burst["orders_unreached"] == 0 and burst["duplicates_applied"] == 0 and burst["final_stock_equal"], burst
     ledger = json.loads((tmp_path / "ledger.json").read_text())
