@@ -52,7 +52,8 @@ from sync.hub.accounts import add_account, get_account
 from sync.hub.context import Hub
 from sync.jobs import set_hub
 from sync.orders.effects import open_units
-from sync.orders.shipments import create_shipment, enqueue_push
+from sync.orders.shipment_queue import enqueue_push
+from sync.orders.shipments import create_shipment
 from sync.service.processes import webhook_url
 from sync.service.workers import run_worker
 from sync.stock.change import stock_change

@@ -13,7 +13,8 @@ from cli.app import App, json_option, pass_app, print_json
 from store import tables
 from sync.hub.audit import current_user
 from sync.orders.shipment_import import import_csv, import_from_source
-from sync.orders.shipments import ShipmentError, create_shipment, enqueue_push, order_lines, sweep
+from sync.orders.shipment_queue import enqueue_push, push_now
+from sync.orders.shipments import ShipmentError, create_shipment, order_lines
 from sync.orders.views import resolve_order
 from sync.stock.change import stock_change
 
@@ -129,9 +130,9 @@ def ship_import(app: App, file: Path | None, source: str | None, as_json: bool) 
 @click.argument("shipment_ids", nargs=-1, type=int)
 @pass_app
 def ship_push(app: App, shipment_ids: tuple[int, ...]) -> None:
-    """Queue the push of the given shipments now, or of every pending/failed one that is due."""
+    """Push the given shipments now (failed or refused ones again), or every pending and failed one."""
     hub = app.ready_hub()
-    queued = sum(1 for i in shipment_ids if enqueue_push(hub, i)) if shipment_ids else sweep(hub, force=True)
+    queued = push_now(hub, shipment_ids or None)
     click.echo(f"queued {queued} shipment push(es)")
 
 

@@ -79,6 +79,17 @@ class PushClaim(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class ShipmentClaim(Base):
+    """Who pushes an account's pending shipments now (the same lease as `PushClaim`)."""
+
+    __tablename__ = "shipment_claims"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    queued_at: Mapped[datetime | None] = mapped_column(default=None)
+    holder: Mapped[str | None] = mapped_column(String(64), default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class StaleRead(Base):
     """A compare-and-swap write refused as stale: the channel's number, waiting for the stale check."""
 

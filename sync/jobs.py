@@ -42,7 +42,7 @@ from sync.catalog import importing
 from sync.catalog import push as listings_push
 from sync.hub import accounts, failing
 from sync.hub.context import Hub
-from sync.orders import events, pulled, shipment_push, shipments
+from sync.orders import events, pulled, shipment_queue
 from sync.planning import service as planning
 from sync.service import scheduler
 from sync.stock import confirm, push, push_queue, reconcile
@@ -152,7 +152,7 @@ def probe_account(account_id: int) -> dict[str, Any]:
     result = accounts.probe(hub, account_id)
     if result.get("cleared"):
         push_queue.schedule_pushes(hub, [account_id])
-        shipments.resume_account(hub, account_id)
+        shipment_queue.resume_account(hub, account_id)
         events.resume_account(hub, account_id)
     return result
 
@@ -209,16 +209,15 @@ def poll_orders(account_id: int) -> Any:
                    rejected=_account_run("order_poll", account_id))
 
 
+def push_shipments(account_id: int) -> Any:
+    """Push the account's pending shipments, each once (`sync.orders.shipment_queue`): a refusal or
+    a transient failure is the shipment's and the drain's to record; an auth failure marks the account."""
+    return guarded(account_id, lambda hub: shipment_queue.push_shipments(hub, account_id))
+
+
 def push_shipment(shipment_id: int) -> Any:
-    """Record a shipment on its order's origin channel, once (`sync.orders.shipment_push`)."""
-    hub = current_hub()
-
-    def note(status: str) -> Failure:
-        return lambda hub, error: shipments.note_failure(hub, shipment_id, status, one_line(error))
-
-    return guarded(shipments.shipment_account_id(hub, shipment_id),
-                   lambda hub: shipment_push.push_shipment(hub, shipment_id),
-                   rejected=note("rejected"), retrying=note("pending"), failed=note("failed"))
+    """A job queued before shipments were drained per account: ask for its account's drain."""
+    return {"requested": shipment_queue.enqueue_push(current_hub(), shipment_id)}
 
 
 # ---- catalogue -----------------------------------------------------------------------------------

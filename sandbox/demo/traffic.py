@@ -15,7 +15,8 @@ from sandbox.demo.world import Channel, DemoWorld
 from sandbox.interface import OutOfStock
 from store import tables
 from sync.orders.effects import open_units
-from sync.orders.shipments import create_shipment, enqueue_push
+from sync.orders.shipment_queue import enqueue_push
+from sync.orders.shipments import create_shipment
 from sync.stock.change import stock_change
 
 BUYERS = 150  # distinct buyers behind the demo's orders

@@ -28,7 +28,8 @@ from store import tables
 from store.csvfile import read_rows
 from sync.hub.accounts import AccountError, get_account
 from sync.hub.context import Hub
-from sync.orders.shipments import ShipmentError, create_shipment, enqueue_push, order_lines
+from sync.orders.shipment_queue import enqueue_push
+from sync.orders.shipments import ShipmentError, create_shipment, order_lines
 from sync.orders.views import OrderNotFound, resolve_order
 from sync.stock.change import stock_change
 

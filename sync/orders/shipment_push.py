@@ -80,8 +80,10 @@ def hold_as_conflict(hub: Hub, shipment_id: int) -> str:
         return shipment.push_status
 
 
-def push_shipment(hub: Hub, shipment_id: int) -> str:
-    """Record shipment `shipment_id` on its order's origin channel, once. Returns the push status."""
+def push_shipment(hub: Hub, shipment_id: int, connector: Connector | None = None) -> str:
+    """Record shipment `shipment_id` on its order's origin channel, once. Returns the push status.
+
+    With `connector` (the account's, kept open by a drain of its shipments) no connector is built."""
     with hub.db.session() as session:
         shipment = session.get(tables.Shipment, shipment_id, with_for_update=True)
         if shipment is None or shipment.push_status in ("pushed", "channel", "conflict"):
@@ -94,7 +96,8 @@ def push_shipment(hub: Hub, shipment_id: int) -> str:
         request = push_request(session, shipment, order)
         stale, account_id = read_is_stale(session, order), account.id
         shipment.push_attempts += 1  # counted before the call, so a crash mid-push still counts
-    connector = hub.connector(account)
+    own = connector is None
+    connector = connector or hub.connector(account)
     try:
         if stale and is_cancelled(reread_status(hub, connector, account_id, request.order_external_id)):
             return hold_as_conflict(hub, shipment_id)
@@ -104,6 +107,7 @@ def push_shipment(hub: Hub, shipment_id: int) -> str:
             if is_cancelled(reread_status(hub, connector, account_id, request.order_external_id)):
                 return hold_as_conflict(hub, shipment_id)
             raise
-    finally:  # any other failure is the job's to decide (`sync.jobs`: retried, refused, or the account failing)
-        connector.close()
+    finally:  # any other failure is the caller's to decide (`sync.orders.shipment_queue`)
+        if own:
+            connector.close()
     return record_push(hub, shipment_id, external_id=result.external_id)

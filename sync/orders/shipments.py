@@ -3,11 +3,11 @@
 A shipment's idempotency key derives from its order, tracking number and lines, so the same
 shipment entered twice (a CSV re-run, a retried command) is stored once. Creating it moves the
 stock in the same transaction (`shipment:{shipment}:{line}`: on_hand and committed down at the
-line's commit location). `sync.orders.shipment_push.push_shipment` (job `sync.jobs.push_shipment`)
+line's commit location). `sync.orders.shipment_push.push_shipment` (drained per account by `sync.orders.shipment_queue`)
 then records it on the order's channel through
 `connector.push_shipment`, which looks for an existing fulfilment with the same tracking first,
 so a retry after a timeout never creates a second one. push_status: pending → pushed; a transient
-failure stays pending while RQ retries the job (`sync.jobs`), then failed; refused by the channel:
+failure stays pending while the drain tries again (`sync.orders.shipment_queue`), then failed; refused by the channel:
 rejected (never retried); conflict (the order was cancelled on the channel before the push reached
 it; see `sync.orders.shipment_push`); `channel` for fulfilments the channel reported itself (never
 pushed back).
@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,14 +28,10 @@ from connectors.base import ShipmentPush
 from store import tables
 from store.types import utcnow
 from sync.hub.context import Hub
-from sync.hub.queues import enqueue_unique
 from sync.orders import effects
 from sync.stock.change import StockChange
 
 log = logging.getLogger(__name__)
-
-PENDING_GRACE = timedelta(seconds=60)  # a pending push younger than this still has its job queued
-
 
 class ShipmentError(MarketsyncError):
     """A shipment was refused; the message names the order, the line and the quantities."""
@@ -139,12 +134,6 @@ def _store(change: StockChange, account: tables.Account, order: tables.Order,
     return shipment
 
 
-def enqueue_push(hub: Hub, shipment_id: int) -> bool:
-    """Queue the shipment's push (after the transaction that created it has committed)."""
-    return enqueue_unique(hub.redis, "orders", "sync.jobs.push_shipment", (shipment_id,),
-                          f"push-shipment-{shipment_id}")
-
-
 def push_request(session: Session, shipment: tables.Shipment, order: tables.Order) -> ShipmentPush:
     shipped = session.execute(select(tables.OrderLine.external_id, tables.ShipmentLine.quantity)
                               .join(tables.OrderLine, tables.OrderLine.id == tables.ShipmentLine.order_line_id)
@@ -178,7 +167,7 @@ def shipment_account_id(hub: Hub, shipment_id: int) -> int | None:
 
 
 def note_failure(hub: Hub, shipment_id: int, status: str, error: str) -> None:
-    """Keep why a push did not succeed: `pending` (RQ retries it), `rejected` (the channel refused
+    """Keep why a push did not succeed: `pending` (the drain tries again), `rejected` (the channel refused
     it: never retried) or `failed` (retries used up; `marketsync ship push` tries again). The
     message never holds customer data."""
     with hub.db.session() as session:
@@ -190,28 +179,10 @@ def note_failure(hub: Hub, shipment_id: int, status: str, error: str) -> None:
 
 
 def due_for_push(session: Session, *, now_forced: bool = False) -> list[int]:
-    """Pending pushes whose job may be lost (of working accounts); with `now_forced`, the failed ones
-    too — what an operator asks for. Failed and refused pushes are never retried on their own."""
+    """Pending pushes (of working accounts); with `now_forced`, the failed ones too — what an
+    operator asks for. Failed and refused pushes are never retried on their own."""
     statuses = ("pending", "failed") if now_forced else ("pending",)
     stmt = (select(tables.Shipment.id).join(tables.Order, tables.Order.id == tables.Shipment.order_id)
             .join(tables.Account, tables.Account.id == tables.Order.account_id)
             .where(tables.Shipment.push_status.in_(statuses), tables.Account.failing_since.is_(None)))
-    if not now_forced:
-        stmt = stmt.where(tables.Shipment.updated_at <= utcnow() - PENDING_GRACE)
     return [int(shipment_id) for shipment_id in session.scalars(stmt.order_by(tables.Shipment.id))]
-
-
-def resume_account(hub: Hub, account_id: int) -> int:
-    """The account works again: queue every push that waited for it."""
-    with hub.db.session() as session:
-        waiting = session.scalars(
-            select(tables.Shipment.id).join(tables.Order, tables.Order.id == tables.Shipment.order_id)
-            .where(tables.Order.account_id == account_id, tables.Shipment.push_status == "pending")).all()
-    return sum(1 for shipment_id in waiting if enqueue_push(hub, int(shipment_id)))
-
-
-def sweep(hub: Hub, *, force: bool = False) -> int:
-    """Re-enqueue shipment pushes the database says are due; returns how many were queued."""
-    with hub.db.session() as session:
-        due = due_for_push(session, now_forced=force)
-    return sum(1 for shipment_id in due if enqueue_push(hub, shipment_id))

@@ -34,7 +34,7 @@ from store import tables
 from sync.alerts import delivery
 from sync.hub.context import Hub
 from sync.hub.queues import enqueue_unique, requeue_due_retries
-from sync.orders import events, shipments
+from sync.orders import events, shipment_queue
 from sync.stock import confirm, push, push_queue
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 def sweep(hub: Hub) -> dict[str, Any]:
     """Every engine's sweep re-enqueues what the database says is pending (the `sweep` job)."""
     return {"stock": push_queue.schedule_pushes(hub), "stale_checks": push.sweep_stale(hub),
-            "events": events.sweep(hub), "shipments": shipments.sweep(hub), "alerts": delivery.sweep(hub),
+            "events": events.sweep(hub), "shipments": shipment_queue.sweep(hub), "alerts": delivery.sweep(hub),
             "confirmations": confirm.sweep(hub)}
 
 
@@ -154,6 +154,7 @@ class Scheduler:
             log.warning("scheduler: due retries could not be requeued: %s", exc)
         try:  # a push whose worker died mid-drain (its claim no longer renewed) is asked for again
             count += len(push_queue.revive_expired(self.hub))
+            count += len(push_queue.revive_expired(self.hub, shipment_queue.LANE))
         except Exception as exc:
             log.warning("scheduler: expired push claims could not be revived: %s", exc)
         self.enqueued += count

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, load_only
 
 from canonical.errors import MarketsyncError
 from connectors.base import Capability, Connector
-from connectors.errors import Interrupted
+from connectors.errors import Interrupted, Transient
 from connectors.stock import StockUpdate, StockWriteMode, StockWriteResult, WriteStatus
 from connectors.waits import nap
 from store import tables
@@ -330,6 +330,11 @@ def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
     except Interrupted:  # the worker is stopping: not the account's failure
         push_queue.release(hub, account_id, holder)
         raise
+    except Transient as exc:  # the shop is away or busy: the account backs off briefly (`push_queue`)
+        push_queue.release(hub, account_id, holder)
+        health.failed(hub, account_id, "stock push", exc)
+        wait = push_queue.back_off(hub, account_id, exc)
+        return {"account_id": account_id, "backoff_s": wait, "error": f"{type(exc).__name__}: {exc}"[:500]}
     except MarketsyncError as exc:  # recorded for `status`; the job's error policy decides what follows
         push_queue.release(hub, account_id, holder)
         health.failed(hub, account_id, "stock push", exc)

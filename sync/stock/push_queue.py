@@ -22,14 +22,26 @@ only while Redis still holds it (`queued_job_exists`: the job's record, named by
 next to it): a job lost with Redis (FLUSHDB, a restart empty) stops counting at once, so the next
 request or the sweep enqueues another, instead of every push of the account waiting `QUEUED_GRACE`.
 Jobs are named by dotted path (`sync.jobs.push_stock`), so this module sits below everything that moves stock.
+
+The same claim serves another per-account drain through a `Lane` (its claim table, job, queue):
+`sync.orders.shipment_queue` drains an account's pending shipments in one job this way.
+
+A drain that fails transiently (5xx, timeout, unreachable, 429 after the client's retries) lets go
+and `back_off`s the account: no drain of it is asked for during `workers.retry_intervals_s[0]` (or
+the platform's Retry-After), then the sweep asks again. Issue 15: RQ's own retry of the job waited
+10, 30, then 120 s, so work that failed three times during a 30 s outage waited two minutes after
+the shop was back (and a queued retry absorbed every request meanwhile).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, cast
@@ -41,7 +53,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connectors.base import Capability, connector_class
-from connectors.errors import UnknownPlatform
+from connectors.errors import RateLimited, Transient, UnknownPlatform
 from store import tables
 from store.types import utcnow
 from sync.hub.context import Hub
@@ -59,23 +71,25 @@ LEASE = timedelta(seconds=7)
 
 QUEUED_KEY = "marketsync:push-queued:{account_id}"  # the id of the account's last queued push job
 
-
-def queued_job_exists(hub: Hub, account_id: int) -> bool:
-    """Whether Redis still holds the push job last queued for the account (gone with a FLUSHDB or a
-    restart of Redis). An unreachable Redis counts as holding it: nothing could be enqueued anyway."""
-    try:
-        jid = hub.redis.get(QUEUED_KEY.format(account_id=account_id))
-        if jid is None:
-            return False
-        name = jid.decode() if isinstance(jid, bytes) else str(jid)
-        return bool(hub.redis.exists(f"{Job.redis_job_namespace_prefix}{name}"))
-    except redis.RedisError:
-        return True
+Claim = tables.PushClaim | tables.ShipmentClaim
 
 
-def job_id(account_id: int) -> str:
-    """A fresh RQ job id: the claim row, not RQ, decides whether a job drains."""
-    return f"push-stock-{account_id}-{uuid.uuid4().hex[:12]}"
+@dataclass(frozen=True)
+class Lane:
+    """One kind of per-account drain: its claim table, its job (dotted path, one account id argument),
+    the queue it goes on, and the Redis key naming its last queued job."""
+
+    table: type[Claim]
+    function: str
+    queue: str
+    queued_key: str
+    job_prefix: str
+    what: str
+    eligible: Callable[[Session, Iterable[int]], list[int]]  # the accounts that may drain, in lock order
+
+    @property
+    def backoff_key(self) -> str:
+        return f"marketsync:{self.job_prefix}-backoff:{{account_id}}"
 
 
 def can_push(platform: str) -> bool:
@@ -84,21 +98,6 @@ def can_push(platform: str) -> bool:
         return Capability.WRITE_STOCK in connector_class(platform).capabilities
     except UnknownPlatform:
         return False
-
-
-def _locked_claim(session: Session, account_id: int) -> tables.PushClaim:
-    """The account's claim row, created when missing, locked for this transaction."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(tables.PushClaim).values(account_id=account_id, requested=False)
-                    .on_conflict_do_nothing(index_elements=["account_id"]))
-    claim = session.scalar(select(tables.PushClaim).where(tables.PushClaim.account_id == account_id)
-                           .with_for_update().execution_options(populate_existing=True))
-    assert claim is not None
-    return claim
-
-
-def _held(claim: tables.PushClaim, now: datetime, lease_for: timedelta) -> bool:
-    return claim.holder is not None and claim.claimed_at is not None and claim.claimed_at + lease_for > now
 
 
 def _pushable(session: Session, account_ids: Iterable[int]) -> list[int]:
@@ -111,28 +110,96 @@ def _pushable(session: Session, account_ids: Iterable[int]) -> list[int]:
     return sorted(int(account_id) for account_id, platform in rows if can_push(platform))
 
 
+STOCK = Lane(tables.PushClaim, JOB_FUNCTION, "stock", QUEUED_KEY, "push-stock", "push stock", _pushable)
+
+
+def backing_off(hub: Hub, account_id: int, lane: Lane = STOCK) -> bool:
+    try:
+        return bool(hub.redis.exists(lane.backoff_key.format(account_id=account_id)))
+    except redis.RedisError:
+        return False
+
+
+def back_off(hub: Hub, account_id: int, error: Transient, lane: Lane = STOCK) -> float:
+    """The account's drain failed transiently: none is asked for during the next seconds (returned)."""
+    wait = float(hub.settings.workers.retry_intervals_s[0])
+    if isinstance(error, RateLimited) and error.retry_after is not None:
+        wait = max(float(error.retry_after), 1.0)
+    with contextlib.suppress(redis.RedisError):  # Redis is away: nothing is enqueued meanwhile anyway
+        hub.redis.set(lane.backoff_key.format(account_id=account_id), "1", px=max(math.ceil(wait * 1000), 1))
+    return wait
+
+
+def end_backoff(hub: Hub, account_ids: Iterable[int], lane: Lane = STOCK) -> None:
+    """An operator asks for the drain now."""
+    with contextlib.suppress(redis.RedisError):
+        for account_id in account_ids:
+            hub.redis.delete(lane.backoff_key.format(account_id=account_id))
+
+
+def queued_job_exists(hub: Hub, account_id: int, lane: Lane = STOCK) -> bool:
+    """Whether Redis still holds the push job last queued for the account (gone with a FLUSHDB or a
+    restart of Redis). An unreachable Redis counts as holding it: nothing could be enqueued anyway."""
+    try:
+        jid = hub.redis.get(lane.queued_key.format(account_id=account_id))
+        if jid is None:
+            return False
+        name = jid.decode() if isinstance(jid, bytes) else str(jid)
+        return bool(hub.redis.exists(f"{Job.redis_job_namespace_prefix}{name}"))
+    except redis.RedisError:
+        return True
+
+
+def job_id(account_id: int, lane: Lane = STOCK) -> str:
+    """A fresh RQ job id: the claim row, not RQ, decides whether a job drains."""
+    return f"{lane.job_prefix}-{account_id}-{uuid.uuid4().hex[:12]}"
+
+
+def _locked_claim(session: Session, account_id: int, lane: Lane = STOCK) -> Claim:
+    """The account's claim row, created when missing, locked for this transaction."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = lane.table
+    session.execute(dialect.insert(table).values(account_id=account_id, requested=False)
+                    .on_conflict_do_nothing(index_elements=["account_id"]))
+    claim = session.scalar(select(table).where(table.account_id == account_id)
+                           .with_for_update().execution_options(populate_existing=True))
+    assert isinstance(claim, (tables.PushClaim, tables.ShipmentClaim))
+    return claim
+
+
+def _held(claim: Claim, now: datetime, lease_for: timedelta) -> bool:
+    return claim.holder is not None and claim.claimed_at is not None and claim.claimed_at + lease_for > now
+
+
 def request_pushes(hub: Hub, account_ids: Iterable[int]) -> list[str]:
     """After the caller's commit: make sure each account's pending stock will be pushed.
 
     Returns the ids of the jobs enqueued (none for an account a job already covers)."""
+    return request_drains(hub, account_ids, STOCK)
+
+
+def request_drains(hub: Hub, account_ids: Iterable[int], lane: Lane) -> list[str]:
+    """Ask for a drain of each account in `lane`: one job queued unless a job already covers it, or
+    the account backs off after a transient failure (the sweep asks again once it is over)."""
     now, lease_for = utcnow(), LEASE
     to_enqueue: list[int] = []
+    wanted = [a for a in set(account_ids) if not backing_off(hub, a, lane)]
     with hub.db.session() as session:
-        for account_id in _pushable(session, account_ids):
-            claim = _locked_claim(session, account_id)
+        for account_id in lane.eligible(session, wanted):
+            claim = _locked_claim(session, account_id, lane)
             claim.requested = True
             queued = claim.queued_at is not None and claim.queued_at + QUEUED_GRACE > now \
-                and queued_job_exists(hub, account_id)
+                and queued_job_exists(hub, account_id, lane)
             if not queued and not _held(claim, now, lease_for):
                 claim.queued_at = now
                 to_enqueue.append(account_id)
     jobs = []
     for account_id in to_enqueue:
-        jid = job_id(account_id)
-        queue("stock", hub.redis).enqueue(JOB_FUNCTION, account_id, job_id=jid, result_ttl=0,
-                                          job_timeout=hub.settings.workers.job_timeout_s,
-                                          description=f"push stock of account {account_id}")
-        hub.redis.set(QUEUED_KEY.format(account_id=account_id), jid, ex=int(QUEUED_GRACE.total_seconds()))
+        jid = job_id(account_id, lane)
+        queue(lane.queue, hub.redis).enqueue(lane.function, account_id, job_id=jid, result_ttl=0,
+                                             job_timeout=hub.settings.workers.job_timeout_s,
+                                             description=f"{lane.what} of account {account_id}")
+        hub.redis.set(lane.queued_key.format(account_id=account_id), jid, ex=int(QUEUED_GRACE.total_seconds()))
         jobs.append(jid)
     return jobs
 
@@ -144,11 +211,11 @@ def schedule_pushes(hub: Hub, account_ids: Iterable[int] | None = None) -> list[
     return request_pushes(hub, accounts)
 
 
-def claim(hub: Hub, account_id: int, holder: str) -> bool:
+def claim(hub: Hub, account_id: int, holder: str, lane: Lane = STOCK) -> bool:
     """Become the account's draining job; False when a live holder already drains it."""
     now = utcnow()
     with hub.db.session() as session:
-        row = _locked_claim(session, account_id)
+        row = _locked_claim(session, account_id, lane)
         row.queued_at = None
         if _held(row, now, LEASE) and row.holder != holder:
             return False
@@ -156,10 +223,10 @@ def claim(hub: Hub, account_id: int, holder: str) -> bool:
         return True
 
 
-def finish(hub: Hub, account_id: int, holder: str) -> bool:
+def finish(hub: Hub, account_id: int, holder: str, lane: Lane = STOCK) -> bool:
     """After a drain: True when the job may end (claim released); False to drain again."""
     with hub.db.session() as session:
-        row = _locked_claim(session, account_id)
+        row = _locked_claim(session, account_id, lane)
         if row.holder != holder:
             return True  # the lease ran out and another job took over: it drains
         if row.requested:
@@ -169,21 +236,21 @@ def finish(hub: Hub, account_id: int, holder: str) -> bool:
         return True
 
 
-def hand_over(hub: Hub, account_id: int, holder: str) -> list[str]:
+def hand_over(hub: Hub, account_id: int, holder: str, lane: Lane = STOCK) -> list[str]:
     """The holder stops draining though requests keep coming: it lets go, the request stays, and a
-    new job is queued at the back of the stock queue (a worker can take other work in between)."""
+    new job is queued at the back of the lane's queue (a worker can take other work in between)."""
     with hub.db.session() as session:
-        row = _locked_claim(session, account_id)
+        row = _locked_claim(session, account_id, lane)
         if row.holder == holder:
             row.holder = row.claimed_at = None
             row.requested = True
-    return request_pushes(hub, [account_id])
+    return request_drains(hub, [account_id], lane)
 
 
-def release(hub: Hub, account_id: int, holder: str) -> None:
+def release(hub: Hub, account_id: int, holder: str, lane: Lane = STOCK) -> None:
     """Let go after a failure (the job is retried or the sweep asks again); requests stay."""
     with hub.db.session() as session:
-        row = _locked_claim(session, account_id)
+        row = _locked_claim(session, account_id, lane)
         if row.holder == holder:
             row.holder = row.claimed_at = None
 
@@ -199,29 +266,29 @@ def busy_accounts(hub: Hub, account_ids: Iterable[int]) -> set[int]:
                                                   and queued_job_exists(hub, row.account_id))}
 
 
-def renew(hub: Hub, account_id: int, holder: str) -> bool:
+def renew(hub: Hub, account_id: int, holder: str, lane: Lane = STOCK) -> bool:
     """Extend the holder's lease; False when it holds the claim no more (it ran out, another took over)."""
+    table = lane.table
     with hub.db.session() as session:
         result = cast(CursorResult[Any], session.execute(
-            update(tables.PushClaim).where(tables.PushClaim.account_id == account_id,
-                                           tables.PushClaim.holder == holder).values(claimed_at=utcnow())))
+            update(table).where(table.account_id == account_id, table.holder == holder).values(claimed_at=utcnow())))
         return bool(result.rowcount)
 
 
-def revive_expired(hub: Hub) -> list[str]:
-    """Ask for a push of every account whose holder stopped renewing (its worker died); the job ids."""
-    cutoff = utcnow() - LEASE
+def revive_expired(hub: Hub, lane: Lane = STOCK) -> list[str]:
+    """Ask for a drain of every account whose holder stopped renewing (its worker died); the job ids."""
+    cutoff, table = utcnow() - LEASE, lane.table
     with hub.db.sessions() as session:
-        expired = session.scalars(select(tables.PushClaim.account_id).where(
-            tables.PushClaim.holder.is_not(None), tables.PushClaim.claimed_at < cutoff)).all()
-    return request_pushes(hub, expired) if expired else []
+        expired = session.scalars(select(table.account_id).where(
+            table.holder.is_not(None), table.claimed_at < cutoff)).all()
+    return request_drains(hub, expired, lane) if expired else []
 
 
 class ClaimKeeper:
     """Renews a holder's claim every `RENEW_S` from a daemon thread, for as long as the drain runs."""
 
-    def __init__(self, hub: Hub, account_id: int, holder: str) -> None:
-        self.hub, self.account_id, self.holder = hub, account_id, holder
+    def __init__(self, hub: Hub, account_id: int, holder: str, lane: Lane = STOCK) -> None:
+        self.hub, self.account_id, self.holder, self.lane = hub, account_id, holder, lane
         self.lost = False  # another job took the claim over: this one's drain is no longer the account's
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"push-claim-{account_id}", daemon=True)
@@ -238,9 +305,9 @@ class ClaimKeeper:
     def _run(self) -> None:
         while not self._stop.wait(RENEW_S):
             try:
-                if not renew(self.hub, self.account_id, self.holder):
+                if not renew(self.hub, self.account_id, self.holder, self.lane):
                     self.lost = True
                     return
             except Exception as exc:  # the database blipped: the next renewal may pass, the lease allows it
-                log.warning("push of account %s could not renew its claim: %s", self.account_id,
+                log.warning("%s of account %s could not renew its claim: %s", self.lane.what, self.account_id,
                             type(exc).__name__)

@@ -20,9 +20,10 @@ from store import tables
 from store.types import utcnow
 from sync import jobs
 from sync.hub.context import Hub
-from sync.hub.queues import REQUEUE_LOCK, queue, requeue_due_retries
-from sync.orders import events
-from sync.orders.shipments import due_for_push, enqueue_push
+from sync.hub.queues import REQUEUE_LOCK, enqueue_unique, queue, requeue_due_retries
+from sync.orders import events, shipment_queue
+from sync.orders.shipment_queue import enqueue_push
+from sync.orders.shipments import due_for_push
 from sync.service import scheduler
 from sync.service.workers import run_worker
 from tests.sync.order_world import ingest, order, ship, shop_fixture  # noqa: F401 - fixtures
@@ -61,26 +62,36 @@ def scheduled_in(hub: Hub, job_id: str, queue_name: str = "orders") -> float:
     return (registry.get_scheduled_time(job_id) - utcnow()).total_seconds()
 
 
-def test_a_transient_failure_is_retried_by_rq_with_the_configured_backoff(hub: Hub, shop: dict[str, Any],
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def backoff_left(hub: Hub, account_id: int) -> float:
+    """Seconds until the account's shipments may be drained again (0: not backing off)."""
+    return max(hub.redis.pttl(shipment_queue.LANE.backoff_key.format(account_id=account_id)), 0) / 1000
+
+
+def test_a_transient_failure_backs_the_account_off_for_the_first_retry_interval(
+        hub: Hub, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     hub.settings.workers.retry_intervals_s = [600, 1200]
     calls = refuse_with(monkeypatch, Transient("woo shipment", "502 from the store"))
     shipment_id = shipped(hub)
     enqueue_push(hub, shipment_id)
     run_worker(hub.redis, burst=True)
     assert len(calls) == 1
-    assert 590 < scheduled_in(hub, f"push-shipment-{shipment_id}") <= 600
+    assert 590 < backoff_left(hub, shop["account_id"]) <= 600
+    assert ScheduledJobRegistry(queue=queue("shipments", hub.redis)).count == 0  # no RQ retry of its own
     row = shipment_row(hub, shipment_id)
-    assert row.push_status == "pending" and "502" in (row.push_error or "")  # RQ retries it, not the sweep
+    assert row.push_status == "pending" and "502" in (row.push_error or "")
+    assert shipment_queue.sweep(hub) == 0  # the sweep waits for the backoff too
 
 
-def test_retries_used_up_leave_the_push_failed(hub: Hub, shop: dict[str, Any],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_attempts_beyond_the_retry_intervals_leave_the_push_failed(hub: Hub, shop: dict[str, Any],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     hub.settings.workers.retry_intervals_s = [0, 0]  # two retries, at once
     calls = refuse_with(monkeypatch, Transient("woo shipment", "timed out"))
     shipment_id = shipped(hub)
     enqueue_push(hub, shipment_id)
-    run_worker(hub.redis, burst=True)
+    for _ in range(4):
+        run_worker(hub.redis, burst=True)
+        time.sleep(0.01)  # the 1 ms backoff
+        shipment_queue.sweep(hub)
     assert len(calls) == 3
     row = shipment_row(hub, shipment_id)
     assert row.push_status == "failed" and row.push_attempts == 3
@@ -95,16 +106,12 @@ def test_rate_limited_waits_what_the_platform_asked(hub: Hub, shop: dict[str, An
     shipment_id = shipped(hub)
     enqueue_push(hub, shipment_id)
     run_worker(hub.redis, burst=True)
-    assert 40 < scheduled_in(hub, f"push-shipment-{shipment_id}") <= 43
+    assert 40 < backoff_left(hub, shop["account_id"]) <= 43
 
 
-def test_the_hub_scheduler_requeues_a_retry_once_its_wait_is_over(hub: Hub, shop: dict[str, Any],
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    refuse_with(monkeypatch, RateLimited("woo shipment", retry_after=42.2))
-    shipment_id = shipped(hub)
-    enqueue_push(hub, shipment_id)
-    run_worker(hub.redis, burst=True)
-    job_id = f"push-shipment-{shipment_id}"
+def test_the_hub_scheduler_requeues_a_retry_once_its_wait_is_over(hub: Hub) -> None:
+    job_id = "ping-later"
+    assert enqueue_unique(hub.redis, "orders", "sync.jobs.ping", (), job_id, delay=timedelta(seconds=42))
     assert requeue_due_retries(hub.redis) == 0  # still waiting
     hub.redis.delete(REQUEUE_LOCK)  # one caller per 0.9 s: let the scheduler's tick be the next one
     registry = ScheduledJobRegistry(queue=queue("orders", hub.redis))
@@ -120,7 +127,7 @@ def test_a_refusal_is_recorded_with_its_reason_and_never_retried(hub: Hub, shop:
     enqueue_push(hub, shipment_id)
     run_worker(hub.redis, burst=True)
     assert len(calls) == 1
-    assert ScheduledJobRegistry(queue=queue("orders", hub.redis)).count == 0
+    assert ScheduledJobRegistry(queue=queue("shipments", hub.redis)).count == 0
     row = shipment_row(hub, shipment_id)
     assert row.push_status == "rejected" and "already completed" in (row.push_error or "")
     with hub.db.session() as session:

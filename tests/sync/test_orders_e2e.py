@@ -3,6 +3,7 @@ ledger, plus polling and shipment pushes, over real HTTP on loopback, real Redis
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +21,8 @@ from sync.hub.accounts import add_account
 from sync.hub.context import Hub
 from sync.hub.queues import all_queues
 from sync.orders.events import poll_orders
-from sync.orders.shipments import create_shipment, enqueue_push
+from sync.orders.shipment_queue import enqueue_push, push_now
+from sync.orders.shipments import create_shipment
 from sync.service.webserver import build_app
 from sync.stock.change import StockChange, stock_change
 from sync.stock.ledger import level
@@ -150,16 +152,19 @@ def test_a_push_retried_after_a_timeout_leaves_one_tracking(hub: Hub, woo: WooCo
         shipment_id = shipment.id
     hub.settings.http.timeout_s = 0.5
     hub.settings.http.max_attempts = 1
-    hub.settings.workers.retry_intervals_s = [0]  # one RQ retry, at once
+    hub.settings.workers.retry_intervals_s = [0]  # one retry, at once
     woo.configure({"latency_ms": 700})  # applied on the channel, but the answers come too late
     enqueue_push(hub, shipment_id)
-    work(hub, woo)  # the push and its RQ retry both time out
+    work(hub, woo)  # the push times out: still pending, the account backs off (1 ms here)
+    time.sleep(0.01)
+    enqueue_push(hub, shipment_id)  # what the sweep asks once the backoff is over
+    work(hub, woo)  # the retry times out too: more attempts than retry intervals
     with hub.db.session() as session:
         failed = session.get(tables.Shipment, shipment_id)
         assert failed is not None and failed.push_status == "failed" and failed.push_attempts == 2
         assert failed.push_error and "whsec" not in failed.push_error
     woo.configure({"latency_ms": 0})
-    enqueue_push(hub, shipment_id)
+    assert push_now(hub, [shipment_id]) == 1  # `marketsync ship push ID`
     work(hub, woo)
     assert [t["tracking_number"] for t in woo.trackings(placed["id"])] == ["JD0002"]
     with hub.db.session() as session:

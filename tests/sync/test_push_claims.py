@@ -185,3 +185,26 @@ def test_a_drain_that_never_runs_out_of_requests_hands_the_account_over(hub: Hub
     row = claim_row(hub, shop)
     assert row.holder is None and row.requested and row.queued_at is not None
     assert [j.startswith(f"push-stock-{shop}-") for j in queue("stock", hub.redis).job_ids] == [True]
+
+
+def test_a_transient_failure_lets_go_and_backs_the_account_off_briefly(hub: Hub, monkeypatch) -> None:
+    """Issue 15: a push failing in a 30 s outage waited RQ's retries (10, 30, 120 s), and its queued
+    retry absorbed every request meanwhile: the shop was back long before its stock was pushed."""
+    from connectors.errors import Transient
+
+    shop = account(hub)
+    hub.settings.workers.retry_intervals_s = [3, 30]
+
+    def unreachable(hub: Hub, account_id: int, connector: object = None) -> push.PushReport:
+        raise Transient("shopify account 'shop'", "connection refused")
+
+    monkeypatch.setattr(push, "push_account", unreachable)
+    assert push_queue.request_pushes(hub, [shop])
+    outcome = push.push_stock(hub, shop)
+    assert outcome["backoff_s"] == 3 and "connection refused" in outcome["error"]
+    row = claim_row(hub, shop)
+    assert row.holder is None  # let go: the listings stay pending, the sweep asks for them again
+    assert 2 < hub.redis.pttl(push_queue.STOCK.backoff_key.format(account_id=shop)) / 1000 <= 3
+    assert push_queue.request_pushes(hub, [shop]) == []  # not during the backoff
+    push_queue.end_backoff(hub, [shop])  # the backoff is over
+    assert len(push_queue.request_pushes(hub, [shop])) == 1

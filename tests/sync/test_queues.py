@@ -13,7 +13,7 @@ from sync.service.workers import run_worker
 
 
 def test_queues_are_in_priority_order() -> None:
-    assert QUEUE_NAMES == ("events", "stock", "orders", "catalog", "default")
+    assert QUEUE_NAMES == ("events", "shipments", "stock", "orders", "catalog", "default")
 
 
 def test_a_worker_runs_jobs_with_the_json_serializer(redis_client) -> None:
@@ -92,10 +92,11 @@ def test_one_worker_lane_takes_order_events_before_stock_pushes() -> None:
     throttled shops held every worker while webhook events, polls and shipment pushes waited."""
     from sync.hub.queues import worker_lanes
 
-    every = ("events", "stock", "orders", "catalog", "default")
+    every = ("events", "shipments", "stock", "orders", "catalog", "default")
     assert worker_lanes(1) == [every]
-    assert worker_lanes(2) == [("events", "orders", "stock"), every]
-    assert worker_lanes(3) == [("events", "orders", "stock"), ("events", "stock", "orders"), every]
+    assert worker_lanes(2) == [("events", "shipments", "orders", "stock"), every]
+    assert worker_lanes(3) == [("events", "shipments", "orders", "stock"), ("events", "shipments", "stock", "orders"),
+                               every]
 
 
 def test_a_worker_takes_its_queues_in_the_order_given(redis_client) -> None:

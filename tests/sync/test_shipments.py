@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,11 @@ from sandbox.shopify import ShopifySandbox
 from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
 from store.settings import load_settings
-from store.types import utcnow
 from sync.catalog.importing import import_catalog
 from sync.hub.accounts import add_account, get_account
 from sync.hub.context import Hub
 from sync.hub.queues import all_queues
+from sync.orders import shipment_queue
 from sync.orders.events import poll_orders
 from sync.orders.shipment_import import apply_source_shipments, import_csv, import_from_source
 from sync.orders.shipments import due_for_push
@@ -70,25 +69,27 @@ def test_a_fulfilment_source_shipment_lands_on_the_origin_order(hub: Hub, shop: 
         assert shipment is not None and shipment.source == "fulfilment:warehouse" and shipment.push_status == "pending"
 
 
-def test_the_sweep_requeues_lost_pushes_only_never_failed_or_refused_ones(hub: Hub, shop: dict[str, Any]) -> None:
+def test_the_sweep_asks_one_drain_per_account_never_for_failed_or_refused_pushes(hub: Hub,
+                                                                                 shop: dict[str, Any]) -> None:
     ingest(hub, order())
     from tests.sync.order_world import ship
 
     shipment = ship(hub, None)
+    assert shipment_queue.sweep(hub) == 1  # one drain job for the account's pending shipments
+    assert shipment_queue.sweep(hub) == 0  # the queued drain absorbs the next sweeps
+    hub.redis.flushdb()  # the queued job is lost with Redis: the next sweep queues another at once
+    assert shipment_queue.sweep(hub) == 1
     with hub.db.session() as session:
-        row = session.get(tables.Shipment, shipment.id)
-        assert row is not None
-        assert due_for_push(session) == []  # just created: its job is still queued
-        row.updated_at = utcnow() - timedelta(seconds=100)
-    with hub.db.session() as session:
-        assert due_for_push(session) == [shipment.id]  # pending for long: its job may be lost
+        assert due_for_push(session) == [shipment.id]
     for status in ("failed", "rejected"):
+        hub.redis.flushdb()
         with hub.db.session() as session:
             row = session.get(tables.Shipment, shipment.id)
             assert row is not None
             row.push_status = status
+        assert shipment_queue.sweep(hub) == 0  # its attempts are used up, or the channel refused it
         with hub.db.session() as session:
-            assert due_for_push(session) == []  # RQ's retries are used up, or the channel refused it
+            assert due_for_push(session) == []
             assert due_for_push(session, now_forced=True) == ([shipment.id] if status == "failed" else [])
 
 
