@@ -323,6 +323,7 @@ def ingest_stream(hub: Hub, account_id: int, since: datetime | None, *, move_cur
 
 
 DEEP_STREAM = "orders-deep"  # when the account's last deep poll (the whole lookback) finished
+POLLED_STREAM = "orders-polled"  # when the account's last complete poll started (`sync.stock.reconcile`)
 
 
 def poll_orders(hub: Hub, account_id: int) -> dict[str, Any]:
@@ -347,8 +348,9 @@ def poll_orders(hub: Hub, account_id: int) -> dict[str, Any]:
     since = (cursor or account.created_at) - timedelta(seconds=back)
     try:
         counts = ingest_stream(hub, account_id, since, move_cursor=True)
-        if deep:
-            with hub.db.session() as session:
+        with hub.db.session() as session:
+            write_cursor(session, account_id, started, POLLED_STREAM)
+            if deep:
                 write_cursor(session, account_id, started, DEEP_STREAM)
     except AuthFailed as exc:  # recorded; the job's error policy marks the account failing
         health.failed(hub, account_id, "order poll", exc)

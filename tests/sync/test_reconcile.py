@@ -172,3 +172,25 @@ def test_the_sweep_queues_one_stale_check_per_account_however_often_it_runs(hub:
     for _ in range(3):
         push.sweep_stale(hub)
     assert stock_queue.job_ids == [f"check-stale-{shop_id}"]
+
+
+def test_a_stale_check_skips_its_poll_when_a_poll_after_the_read_has_finished(
+        hub: Hub, channels, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15 (chaos): each check polled the account's orders again (up to five rounds) though
+    the periodic poll, every few seconds, had just read the sales before the read."""
+    from sync.stock import reconcile
+
+    _woo, shop = channels
+    hub.settings.sync.stale_check_delay_s = 600  # the check runs below, by hand
+    shop.set_stock("MS-0003-1", quantity=11)  # edited on Shopify: a drift no sale explains
+    stock.adjust(hub, "MS-0003-1", -2, "default", "damaged", actor="test")
+    work(hub)  # the compare finds 11: refused as stale, the read kept
+    with hub.db.session() as session:
+        assert [r.observed for r in session.scalars(select(tables.StaleRead))] == [11]
+    polls: list[int] = []
+    monkeypatch.setattr(reconcile, "ingest_recent_orders", lambda hub, account: polls.append(account) or True)
+    poll_orders(hub, account_id(hub, "shop"))  # the periodic poll, after the read
+    counts = reconcile.check_stale(hub, account_id(hub, "shop"))
+    assert polls == [] and counts["reverted"] == 1  # settled by the drift policy, no second poll
+    work(hub)
+    assert shop_available(shop, "MS-0003-1") == 18
