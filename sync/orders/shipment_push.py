@@ -26,10 +26,13 @@ from sync.stock.change import stock_change
 
 
 def read_is_stale(session: Session, order: tables.Order) -> bool:
-    """True when an event about `order` arrived after the hub last read it from the channel."""
+    """True when an event about `order` not processed yet (still queued, or failed) arrived after the
+    hub last read it from the channel. A processed event is in the hub already: the order it carried
+    was ingested, or read from the channel; reading again only spends the shop's rate budget."""
     newest = session.scalar(select(func.max(tables.WebhookEvent.received_at)).where(
         tables.WebhookEvent.account_id == order.account_id,
-        tables.WebhookEvent.order_reference == order.external_id))
+        tables.WebhookEvent.order_reference == order.external_id,
+        tables.WebhookEvent.status.not_in(("processed", "ignored"))))
     if newest is None:
         return False
     fetched = order.channel_state.get("fetched_at")

@@ -105,3 +105,22 @@ def test_a_newer_event_about_an_open_order_rereads_and_pushes(hub: Hub, shopify:
         assert order is not None and event is not None
         assert order.channel_state["fetched_at"] > event.received_at.isoformat()  # read again before pushing
     assert len(shopify.store.orders[int(placed["order"]["id"])].fulfillment_ids) == 1
+
+
+def test_a_newer_event_already_processed_pushes_without_reading_the_order_again(
+        hub: Hub, shopify: ShopifySandbox, placed: dict[str, Any]) -> None:
+    """Issue 15 (chaos): every shipment whose order had an event (a duplicate, a late update) newer than
+    the last poll read the order again before its push, though that event was in the hub already."""
+    backlog_event(hub, placed)
+    with hub.db.session() as session:
+        event = session.scalar(select(tables.WebhookEvent))
+        order = session.scalar(select(tables.Order))
+        assert event is not None and order is not None
+        event.status = "processed"  # its order was ingested from the body it carried
+        fetched = order.channel_state["fetched_at"]
+        assert fetched < event.received_at.isoformat()
+    assert push_shipment(hub, placed["shipment"]) == "pushed"
+    with hub.db.session() as session:
+        order = session.scalar(select(tables.Order))
+        assert order is not None and order.channel_state["fetched_at"] == fetched  # not read again
+    assert len(shopify.store.orders[int(placed["order"]["id"])].fulfillment_ids) == 1
