@@ -189,7 +189,8 @@ class Listing(Timestamps, Base):
 
     __tablename__ = "listings"
     __table_args__ = (UniqueConstraint("account_id", "external_variant_id"),
-                      Index("ix_listings_push", "account_id", "push_pending"))
+                      Index("ix_listings_push", "account_id", "push_pending"),
+                      Index("ix_listings_inventory_item", "account_id", "external_inventory_item_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id"), index=True, default=None)

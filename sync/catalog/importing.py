@@ -28,7 +28,7 @@ from sync.catalog.refresh import BATCH as REFRESH_BATCH
 from sync.catalog.refresh import Refresh
 from sync.hub.accounts import get_account, job_account
 from sync.hub.audit import audit
-from sync.hub.collector import with_fewer_collections
+from sync.hub.collector import chunk_done, with_fewer_collections
 from sync.hub.context import Hub
 from sync.hub.queues import enqueue_unique
 from sync.stock.change import StockChange
@@ -150,6 +150,7 @@ def import_catalog(hub: Hub, account_name: str, *, actor: str = "marketsync",
             counts["products"] += len(batch)
             with hub.db.session() as session:
                 upsert_products(session, batch, counts)
+            chunk_done()
         counts["skipped"] = len(conn.skipped)
     with hub.db.session() as session:
         audit(session, actor, "catalog.import", f"account:{account_name}", dict(counts))
@@ -172,6 +173,7 @@ def refresh_listings(hub: Hub, account_name: str, *, actor: str = "marketsync",
         for batch in chunked(stream, REFRESH_BATCH):
             with hub.db.session() as session:
                 refresh.upsert(session, batch)
+            chunk_done()
         skipped = len(connector.skipped)
     with hub.db.session() as session:
         applied = refresh.finish(StockChange(session, hub.settings))

@@ -4,6 +4,10 @@
 upsert rows by (account, external variant id), mark absent ones deleted, link what matches
 without doubt (`mapping.matching`), and keep the account's matching conflicts in step with
 what was seen: a conflict that stopped being true closes with a note saying so.
+
+Memory stays flat however large the account: what a refresh saw is in the rows themselves
+(`last_seen_at`), and `finish` matches, links and settles the seen listings a chunk at a time
+(`sync.catalog.scan`) against the few variants each chunk can match.
 """
 
 from __future__ import annotations
@@ -11,9 +15,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 import canonical
@@ -22,15 +26,16 @@ from mapping.conflicts import ConflictKind, ConflictStatus, close_if_open, open_
 from store import tables
 from store.chunks import chunked
 from store.types import utcnow
-from sync.catalog import linking
+from sync.catalog import linking, scan
+from sync.catalog.scan import Row
 from sync.hub.audit import audit
+from sync.hub.collector import chunk_done
 from sync.stock.change import StockChange
 
 WATCHED = (ConflictKind.UNMATCHED_LISTING, ConflictKind.DUPLICATE_SKU, ConflictKind.SKU_BARCODE_MISMATCH,
            ConflictKind.SKU_CHANGED)
 DELETED = "deleted"
 BATCH = 1000  # listings stored per transaction while the channel is read
-LINKS_PER_CHUNK = 5_000  # matched listings linked at a time in `finish`
 
 
 @dataclass
@@ -88,13 +93,6 @@ def channel_side(listing: tables.Listing, shown: Shown | None = None) -> dict[st
     return side
 
 
-def catalog_index(session: Session) -> matching.CatalogIndex:
-    """Every variant's id, SKU and barcode (plain rows, not ORM objects: this holds the whole catalogue)."""
-    return matching.CatalogIndex.build(matching.VariantKey(int(i), sku, barcode) for i, sku, barcode in
-                                       session.execute(select(tables.Variant.id, tables.Variant.sku,
-                                                              tables.Variant.barcode)))
-
-
 def display_title(item: canonical.Listing) -> str:
     if item.product_title and item.title and item.title != item.product_title:
         return f"{item.product_title} - {item.title}"[:500]
@@ -108,19 +106,6 @@ def listing_values(item: canonical.Listing) -> dict[str, Any]:
             "tracked": item.tracked}
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """What the refresh needs of a stored listing (a plain row; ORM objects only where a conflict
-    or an absent listing needs one)."""
-
-    id: int
-    external_variant_id: str
-    sku: str | None
-    barcode: str | None
-    variant_id: int | None
-    status: str
-
-
 class Refresh:
     """One account's refresh (see the module docstring): `upsert` each batch of the channel's
     listings as it is read, each batch in its own short transaction, then `finish` in one."""
@@ -128,13 +113,15 @@ class Refresh:
     def __init__(self, account: tables.Account, *, normalised: bool, actor: str) -> None:
         self.account_id, self.normalised, self.actor = account.id, normalised, actor
         self.result = Applied()
-        self.seen: set[str] = set()
-        self.items: dict[str, Shown] = {}  # unmapped ones only, for conflict evidence
+        self.started = utcnow()  # a listing stored by this refresh has last_seen_at >= started
+        # Conflict evidence for unmapped listings that may not link (one whose SKU names exactly one
+        # variant, its barcode agreeing, is not held: its conflict, if any, shows the stored row).
+        self.items: dict[str, Shown] = {}
         self.asserted: set[str] = set()
         self.session: Session | None = None
         self.stock: StockChange | None = None
-        self.index = matching.CatalogIndex()
-        self.rows: dict[str, Row] = {}
+        self.index = matching.CatalogIndex()  # the variants the current chunk can match
+        self.whole: matching.CatalogIndex | None = None  # the whole catalogue, built only if needed
 
     @property
     def db(self) -> Session:
@@ -157,6 +144,7 @@ class Refresh:
             .scalars()}
         now = utcnow()
         inserts: list[dict[str, Any]] = []
+        sure = self.sure_links(session, batch.values())
         for external_id, item in batch.items():
             values = listing_values(item)
             row = stored.get(external_id)
@@ -164,7 +152,8 @@ class Refresh:
                 inserts.append({"account_id": self.account_id, "external_variant_id": external_id,
                                 "synced_fields": {}, "last_seen_at": now, **values})
                 self.result.created += 1
-                self.items[external_id] = Shown.of(item)
+                if external_id not in sure:
+                    self.items[external_id] = Shown.of(item)
             else:
                 if row.status == DELETED:
                     self.result.reappeared += 1
@@ -177,20 +166,19 @@ class Refresh:
                 row.last_seen_at = now
                 if not item.tracked:  # the channel keeps no count: nothing to push to it
                     row.push_pending = False
-                if row.variant_id is None:
+                if row.variant_id is None and external_id not in sure:
                     self.items[external_id] = Shown.of(item)
-            self.seen.add(external_id)
         session.flush()
-        if inserts:
-            session.execute(insert(tables.Listing), inserts)
+        if inserts:  # Core executemany: no ORM bulk-insert bookkeeping per row
+            session.execute(insert(cast(Table, tables.Listing.__table__)), inserts)
 
-    def load_rows(self) -> None:
-        self.rows = {r.external_variant_id: Row(int(r.id), r.external_variant_id, r.channel_sku, r.channel_barcode,
-                                                r.variant_id, sys.intern(r.status))
-                     for r in self.db.execute(select(
-                         tables.Listing.id, tables.Listing.external_variant_id, tables.Listing.channel_sku,
-                         tables.Listing.channel_barcode, tables.Listing.variant_id, tables.Listing.status)
-                         .where(tables.Listing.account_id == self.account_id))}
+    def sure_links(self, session: Session, items: Iterable[canonical.Listing]) -> set[str]:
+        """External ids of `items` whose SKU names exactly one variant whose barcode agrees (or that
+        have no barcode): they link unless their SKU turns out shared on the account."""
+        items = list(items)
+        barcodes = scan.barcodes_by_sku(session, (item.sku for item in items if item.sku))
+        return {item.external_variant_id for item in items
+                if item.sku in barcodes and (not item.barcode or item.barcode == barcodes[item.sku])}
 
     def listing(self, row: Row) -> tables.Listing:
         found = self.db.get(tables.Listing, row.id)
@@ -200,16 +188,15 @@ class Refresh:
     def mark_absent(self) -> None:
         """Listings missing from a full read were deleted on the channel."""
         unpublished: set[int] = set()
-        for external_id, light in self.rows.items():
-            if external_id in self.seen or light.status == DELETED:
-                continue
-            row = self.listing(light)
+        for listing_id in scan.absent_ids(self.db, self.account_id, self.started):
+            row = self.db.get(tables.Listing, listing_id)
+            assert row is not None
             row.status = DELETED
             self.result.deleted += 1
             if row.variant_id is not None:
                 self.open(ConflictKind.LISTING_DELETED, row, evidence={
                     "channel": {**channel_side(row), "status": "absent from the channel's listings"},
-                    "hub": {"sku": self.index.skus.get(row.variant_id)},
+                    "hub": {"sku": self.sku_of(row.variant_id)},
                     "last_seen_at": row.last_seen_at.isoformat() if row.last_seen_at else None},
                     suggestions=[suggest("unlink", why="stop publishing stock to a listing that is gone"),
                                  suggest("ignore", why="keep the link in case the listing comes back")])
@@ -256,30 +243,57 @@ class Refresh:
         if row.status == DELETED:
             return "the listing was deleted on the channel"
         state = f"the channel now shows SKU {row.channel_sku!r}, barcode {row.channel_barcode!r}"
-        sku = self.index.skus.get(row.variant_id) if row.variant_id else None
+        sku = self.sku_of(row.variant_id) if row.variant_id else None
         return f"{state}; linked to SKU {sku!r}" if sku else state
 
     # ---- matching ----------------------------------------------------------------------------
     def match_unmapped(self, light: Row, duplicates: dict[str, tuple[str, ...]], links: list[linking.Link]) -> None:
         key = matching.ListingKey(light.external_variant_id, light.sku, light.barcode)
-        found = matching.match_listing(key, self.index, normalised=self.normalised, duplicates=duplicates)
+        found = matching.match_listing(key, self.index_for(light.sku), normalised=self.normalised,
+                                       duplicates=duplicates)
         if found.links and found.variant_id is not None:
-            note = f"listing linked to SKU {self.index.skus[found.variant_id]!r} (matched by {found.outcome.value})"
+            note = f"listing linked to SKU {self.sku_of(found.variant_id)!r} (matched by {found.outcome.value})"
             links.append(linking.Link(light.id, self.account_id, found.variant_id, light.sku, light.barcode, note))
             self.result.linked += 1
             return
         self.open_for(self.listing(light), found)
 
+    def index_for(self, sku: str | None, *, normalised: bool | None = None) -> matching.CatalogIndex:
+        """The chunk's index, or the whole catalogue's when a normalised lookup misses the exact SKU
+        (the chunk holds only exact-SKU and barcode candidates)."""
+        loose = self.normalised if normalised is None else normalised
+        if not (loose and sku and sku not in self.index.by_sku):
+            return self.index
+        if self.whole is None:
+            self.whole = scan.catalog_index(self.db)
+        return self.whole
+
+    def sku_of(self, variant_id: int | None) -> str | None:
+        if variant_id is None:
+            return None
+        for index in (self.index, self.whole):
+            if index is not None and variant_id in index.skus:
+                return index.skus[variant_id]
+        return scan.variant_skus(self.db, [variant_id]).get(variant_id)
+
     def skus(self, ids: Iterable[int]) -> list[str]:
-        return [self.index.skus[i] for i in ids if i in self.index.skus]
+        return [sku for sku in (self.sku_of(i) for i in ids) if sku is not None]
+
+    def others(self, external_ids: Iterable[str]) -> list[tables.Listing]:
+        """The account's listings with these external ids, in that order."""
+        wanted = list(external_ids)
+        found = {row.external_variant_id: row for row in self.db.scalars(select(tables.Listing).where(
+            tables.Listing.account_id == self.account_id, tables.Listing.external_variant_id.in_(wanted)))}
+        return [found[i] for i in wanted if i in found]
 
     def open_for(self, row: tables.Listing, found: matching.Match) -> None:
         channel = channel_side(row, self.items.get(row.external_variant_id))
         if found.outcome == matching.Outcome.DUPLICATE:
-            others = [channel_side(self.listing(self.rows[i])) for i in found.duplicates if i in self.rows]
+            others = [channel_side(other) for other in self.others(found.duplicates)]
+            matches = self.index_for(row.channel_sku, normalised=True).sku_matches(row.channel_sku, normalised=True)
             self.open(ConflictKind.DUPLICATE_SKU, row, evidence={
                 "channel": channel, "same_sku_on_account": others,
-                "hub": {"variants_with_sku": self.skus(self.index.sku_matches(row.channel_sku, normalised=True)[1])}},
+                "hub": {"variants_with_sku": self.skus(matches[1])}},
                 suggestions=duplicate_suggestions(row, self))
         elif found.outcome == matching.Outcome.MISMATCH:
             by_sku, by_barcode = self.skus(found.by_sku), self.skus(found.by_barcode)
@@ -299,7 +313,7 @@ class Refresh:
 
     def check_mapped(self, light: Row) -> None:
         """A mapped listing keeps its link; a changed SKU or a disagreeing barcode is reported."""
-        sku = self.index.skus.get(light.variant_id) if light.variant_id else None
+        sku = self.sku_of(light.variant_id)
         if sku is None or light.variant_id is None:
             return
         key = matching.ListingKey(light.external_variant_id, light.sku, light.barcode)
@@ -336,23 +350,20 @@ class Refresh:
         `change` is settled here: `result.accounts` holds the accounts that need a stock push."""
         self.session, self.stock = change.session, change
         session = change.session
-        self.index = catalog_index(session)
-        self.load_rows()
-        self.result.seen = len(self.seen)
+        self.result.seen = scan.count_seen(session, self.account_id, self.started)
         self.mark_absent()
-        seen = [row for external_id, row in self.rows.items() if external_id in self.seen]
-        duplicates = matching.duplicate_skus((matching.ListingKey(r.external_variant_id, r.sku, r.barcode)
-                                              for r in seen), normalised=self.normalised)
-        links: list[linking.Link] = []
-        for row in seen:
-            if row.variant_id is None:
-                self.match_unmapped(row, duplicates, links)
-                if len(links) >= LINKS_PER_CHUNK:
-                    self.link(links)
-            else:
-                self.check_mapped(row)
-        self.link(links)
-        self.result.accounts |= change.settle()
+        duplicates = scan.duplicate_skus(session, self.account_id, self.started, normalised=self.normalised)
+        for rows in scan.seen_chunks(session, self.account_id, self.started):
+            self.index = scan.chunk_index(session, rows)
+            links: list[linking.Link] = []
+            for row in rows:
+                if row.variant_id is None:
+                    self.match_unmapped(row, duplicates, links)
+                else:
+                    self.check_mapped(row)
+            self.link(links)
+            self.result.accounts |= change.settle()  # recomputed a chunk at a time, not all at the end
+            chunk_done()
         self.close_stale()
         return self.result
 
@@ -362,7 +373,7 @@ def suggest(resolution: str, argument: str = "", *, why: str = "") -> dict[str, 
 
 
 def duplicate_suggestions(row: tables.Listing, refresh: Refresh) -> list[dict[str, str]]:
-    _, found = refresh.index.sku_matches(row.channel_sku, normalised=True)
+    _, found = refresh.index_for(row.channel_sku, normalised=True).sku_matches(row.channel_sku, normalised=True)
     links = [suggest("link", s, why="this listing is the real one") for s in refresh.skus(found)]
     return [*links, suggest("ignore", why="leave it unlinked"),
             suggest("create", why="it is a different item: add it to the catalogue")]

@@ -21,17 +21,16 @@ from store import tables
 from store.chunks import among, chunked
 from store.csvfile import read_rows
 from sync.hub.accounts import get_account
-from sync.hub.collector import collector_paused, with_fewer_collections
+from sync.hub.collector import chunk_done, collector_paused, with_fewer_collections
 from sync.hub.context import Hub
 from sync.stock import kits
 from sync.stock.change import stock_change
 from sync.stock.desired import listing_quantities
-from sync.stock.first_sight import record_first_sight
 from sync.stock.ledger import Movement, level
 from sync.stock.locations import DEFAULT_LOCATION, channel_location, hub_location
+from sync.stock.stock_import import LOOKUP_CHUNK, LevelsRead, mapped_listings, write_targets
 
 RECEIVE_COLUMNS = ("sku", "location", "quantity", "reference")
-MOVES_PER_CHUNK = 5_000  # stock import: targets turned into movements and written per chunk
 
 
 class StockError(MarketsyncError):
@@ -63,100 +62,50 @@ def import_stock(hub: Hub, account_name: str) -> dict[str, int]:
     """Set on_hand from a channel's levels for its mapped listings (key `import:{account}:{variant}:{location}`).
 
     The hub's available at each location then equals the channel's: on_hand = the channel's
-    on_hand when it reports committed separately, else available + the hub's committed.
+    on_hand when it reports committed separately, else available + the hub's committed. The whole
+    read comes first, held compactly (`sync.stock.stock_import`); the writes follow in one transaction.
     """
     with hub.db.session() as session:
         account = get_account(session, account_name)
-        by_item = {(item or external): (int(variant), int(listing)) for item, external, variant, listing in
-                   session.execute(select(tables.Listing.external_inventory_item_id,
-                                          tables.Listing.external_variant_id, tables.Listing.variant_id,
-                                          tables.Listing.id)
-                                   .where(tables.Listing.account_id == account.id,
-                                          tables.Listing.variant_id.is_not(None)))
-                   if variant is not None}
+        mapped_any = session.scalar(select(tables.Listing.id).where(
+            tables.Listing.account_id == account.id, tables.Listing.variant_id.is_not(None)).limit(1))
         kit_ids = set(kits.direct_recipes(session))  # a kit's stock is its components': nothing to import
-    if not by_item:
+    if mapped_any is None:
         raise StockError(f"account {account_name!r} has no mapped listings; run "
                          f"`marketsync catalog import --from {account_name}` first")
     counts = {"levels": 0, "applied": 0, "unchanged": 0, "repeated": 0, "unmapped": 0, "kits": 0}
-    # Summed while the channel is read (nothing held but these numbers): (variant, channel
-    # location) → [on_hand, whether the hub's committed is added].
-    read: dict[tuple[int, str], list[int]] = {}
-    observed: dict[int, int] = {}  # listing → the channel's available, for `record_first_sight`
-    channel_locations: set[str] = set()
-    unmapped_items = 0
+    read = LevelsRead()
     connector = hub.connector(account)
     try:
-        for item in connector.stock_levels():
-            counts["levels"] += 1
-            channel_locations.add(item.location_external_id)
-            mapped = by_item.get(item.inventory_item_id)
-            if mapped is None:
-                unmapped_items += 1
-                continue
-            variant_id, listing_id = mapped
-            if variant_id in kit_ids:
-                counts["kits"] += 1
-                continue
-            own_committed = item.on_hand is not None and item.committed is not None
-            on_hand = item.on_hand if own_committed and item.on_hand is not None else item.available
-            slot = read.setdefault((variant_id, item.location_external_id), [0, 0])
-            slot[0] += on_hand
-            slot[1] = slot[1] or int(not own_committed)
-            observed[listing_id] = item.available
+        for chunk in chunked(connector.stock_levels(), LOOKUP_CHUNK):
+            with hub.db.session() as session:
+                mapped = mapped_listings(session, account.id, [item.inventory_item_id for item in chunk])
+            for item in chunk:
+                counts["levels"] += 1
+                found = mapped.get(item.inventory_item_id)
+                if found is None:
+                    counts["unmapped"] += 1
+                elif found[0] in kit_ids:
+                    counts["kits"] += 1
+                else:
+                    read.add(found[0], found[1], item)
+            chunk_done()
     finally:
         connector.close()
-    del by_item
     with stock_change(hub) as change:
         session = change.session
-        hub_locations = {external: channel_location(session, account.id, external).location_id
-                         for external in {external for _, external in read}}
-        targets: dict[tuple[int, int], list[int]] = {}
-        counts["unmapped"] = unmapped_items
-        for (variant_id, external), (on_hand, add_committed) in read.items():
-            hub_loc = hub_locations[external]
-            if hub_loc is None:
-                counts["unmapped"] += 1
-                continue
-            slot = targets.setdefault((variant_id, hub_loc), [0, 0])
-            slot[0] += on_hand
-            slot[1] = slot[1] or add_committed
-        del read
-        recorded_count = applied = 0
-        # A chunk of (variant, location) targets at a time, end to end (their current levels, the
-        # movements, the ledger and level statements): memory stays flat however large the catalogue.
-        for chunk in chunked(sorted(targets.items()), MOVES_PER_CHUNK):
-            current = current_levels(session, sorted({variant for (variant, _), _ in chunk}))
-            movements = []
-            for (variant_id, location_id), (on_hand, add_committed) in chunk:
-                current_on_hand, committed = current.get((variant_id, location_id), (0, 0))
-                target = on_hand + (committed if add_committed else 0)
-                movements.append(Movement(
-                    f"import:{account.id}:{variant_id}:{location_id}", variant_id, location_id,
-                    on_hand_delta=target - current_on_hand, reason="import", source=account_name,
-                    reference=f"stock import from {account_name}"))
-            recorded = change.move_many(movements)  # a few statements, not five a row
-            recorded_count += len(recorded)
-            applied += sum(1 for m in recorded if m.on_hand_delta)
-        counts["applied"] = applied
-        counts["unchanged"] = recorded_count - applied
-        counts["repeated"] = len(targets) - recorded_count
+        hub_of = [channel_location(session, account.id, external).location_id for external in read.locations]
+        unmapped_locations = [i for i, hub_loc in enumerate(hub_of) if hub_loc is None]
+        counts["unmapped"] += len({(read.variant[i], read.location[i]) for i in range(len(read.variant))
+                                   if read.location[i] in unmapped_locations}) if unmapped_locations else 0
         # One channel location: the one its listings publish to, so what was read is what they show.
-        if len(channel_locations) == 1 and all(loc is not None for loc in hub_locations.values()):
-            record_first_sight(session, observed)
-            change.touch(variant for variant, _ in targets)
+        first_sight = len(read.locations) == 1 and not unmapped_locations
+        written = write_targets(change, read.targets(hub_of), account_id=account.id, source=account_name,
+                                first_sight=first_sight)
+    counts["applied"] = written["applied"]
+    counts["unchanged"] = written["recorded"] - written["applied"]
+    counts["repeated"] = written["targets"] - written["recorded"]
     return counts
-
-
-def current_levels(session: Session, variant_ids: list[int]) -> dict[tuple[int, int], tuple[int, int]]:
-    """(variant, location) → (on_hand, committed) for `variant_ids`, a few queries in all."""
-    found: dict[tuple[int, int], tuple[int, int]] = {}
-    for chunk in chunked(variant_ids):
-        for variant_id, location_id, on_hand, committed in session.execute(
-                select(tables.StockLevel.variant_id, tables.StockLevel.location_id, tables.StockLevel.on_hand,
-                       tables.StockLevel.committed).where(among(session, tables.StockLevel.variant_id, chunk))):
-            found[(int(variant_id), int(location_id))] = (int(on_hand), int(committed))
-    return found
 
 
 @dataclass(frozen=True)
