@@ -9,7 +9,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from cli.app import App, err_console, json_option, pass_app, print_fields, print_json, print_table
 from sync.hub.accounts import get_account
-from sync.orders.events import ingest_stream
+from sync.orders.polling import ingest_stream
 from sync.orders.views import list_orders, show_order
 
 

@@ -42,7 +42,7 @@ from sync.catalog import importing
 from sync.catalog import push as listings_push
 from sync.hub import accounts, failing
 from sync.hub.context import Hub
-from sync.orders import events, pulled, shipment_queue
+from sync.orders import drain, events, polling, pulled, shipment_queue
 from sync.planning import service as planning
 from sync.service import scheduler
 from sync.stock import confirm, push, push_queue, reconcile
@@ -153,7 +153,7 @@ def probe_account(account_id: int) -> dict[str, Any]:
     if result.get("cleared"):
         push_queue.schedule_pushes(hub, [account_id])
         shipment_queue.resume_account(hub, account_id)
-        events.resume_account(hub, account_id)
+        drain.resume_account(hub, account_id)
     return result
 
 
@@ -197,6 +197,13 @@ def process_event(event_id: int) -> Any:
                    rejected=give_up, failed=give_up)
 
 
+def drain_events(account_id: int) -> Any:
+    """Ingest the account's stored webhook events, a chunk per transaction (`sync.orders.drain`)."""
+    job = get_current_job()
+    holder = job.id if job is not None else f"drain-{os.getpid()}"
+    return guarded(account_id, lambda hub: drain.drain_events(hub, account_id, holder))
+
+
 def pull_events(account_id: int) -> Any:
     """Drain the account's message queue into stored events (`sync.orders.pulled`)."""
     return guarded(account_id, lambda hub: pulled.pull_events(hub, account_id),
@@ -204,8 +211,8 @@ def pull_events(account_id: int) -> Any:
 
 
 def poll_orders(account_id: int) -> Any:
-    """Poll one account's orders from its cursor (`sync.orders.events`)."""
-    return guarded(account_id, lambda hub: events.poll_orders(hub, account_id),
+    """Poll one account's orders from its cursor (`sync.orders.polling`)."""
+    return guarded(account_id, lambda hub: polling.poll_orders(hub, account_id),
                    rejected=_account_run("order_poll", account_id))
 
 

@@ -36,7 +36,7 @@ from sync.hub.accounts import add_account
 from sync.hub.context import Hub
 from sync.hub.queues import all_queues, enqueue_unique
 from sync.jobs import set_hub
-from sync.orders.events import enqueue_poll
+from sync.orders.polling import enqueue_poll
 from sync.orders.pulled import due_pulls
 from sync.service.processes import start_workers, stop_workers, webhook_url
 from sync.service.workers import worker_environment

@@ -17,7 +17,8 @@ from connectors.base import Capability, connector_class
 from connectors.errors import UnknownPlatform
 from store import tables
 from sync.hub.context import Hub
-from sync.orders.events import enqueue_event, store_event
+from sync.orders.drain import wake
+from sync.orders.events import store_event
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def due_pulls(hub: Hub) -> list[tuple[str, str, tuple[Any, ...], str]]:
 
 
 def pull_events(hub: Hub, account_id: int) -> dict[str, int]:
-    """Drain the account's message queue: store, commit, confirm, then enqueue the new events."""
+    """Drain the account's message queue: store, commit, confirm, then wake the account's drain."""
     with hub.db.session() as session:
         account = session.get(tables.Account, account_id)
         if account is None or not account.enabled or not pulls_events(account.platform):
@@ -72,8 +73,8 @@ def pull_events(hub: Hub, account_id: int) -> dict[str, int]:
             connector.confirm_events(events)  # only after the messages are in the database
             counts["consumed"] += len(events)
             counts["stored"] += len(stored)
-            for event_id in stored:
-                enqueue_event(hub, event_id)
+            if stored:
+                wake(hub, account_id)
     finally:
         connector.close()
     return counts

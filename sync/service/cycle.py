@@ -17,7 +17,7 @@ from store.types import utcnow
 from sync.hub import health
 from sync.hub.accounts import get_account
 from sync.hub.context import Hub
-from sync.orders.events import enqueue_poll
+from sync.orders.polling import enqueue_poll
 from sync.service.workers import run_worker
 from sync.stock.desired import blocked_listing_ids, in_step, listing_quantities, recompute_accounts
 from sync.stock.push_queue import busy_accounts, schedule_pushes

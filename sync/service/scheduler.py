@@ -34,7 +34,7 @@ from store import tables
 from sync.alerts import delivery
 from sync.hub.context import Hub
 from sync.hub.queues import enqueue_unique, requeue_due_retries
-from sync.orders import events, shipment_queue
+from sync.orders import drain, shipment_queue
 from sync.stock import confirm, push, push_queue
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 def sweep(hub: Hub) -> dict[str, Any]:
     """Every engine's sweep re-enqueues what the database says is pending (the `sweep` job)."""
     return {"stock": push_queue.schedule_pushes(hub), "stale_checks": push.sweep_stale(hub),
-            "events": events.sweep(hub), "shipments": shipment_queue.sweep(hub), "alerts": delivery.sweep(hub),
+            "events": drain.sweep(hub), "shipments": shipment_queue.sweep(hub), "alerts": delivery.sweep(hub),
             "confirmations": confirm.sweep(hub)}
 
 

@@ -5,8 +5,9 @@ unknown account → 404; a missing or wrong signature (the connector's `verify_w
 `hmac.compare_digest`) → 401; a body over `webhooks.max_body_bytes` → 413 (Content-Length is
 checked first, and the bytes are counted while reading). The connector turns the delivery into
 events and says what each is about (`event_subject`); the server never reads a payload itself.
-Verified events are stored under their unique (account, event id) in one small transaction and
-only the ids of those about an order are enqueued (`sync.jobs.process_event` on `events`); a duplicate
+Verified events are stored under their unique (account, event id) in one small transaction and,
+when one is about an order, the account's drain is woken (`sync.orders.drain.wake`: a job on
+`events` ingests its stored events a chunk per transaction); a duplicate
 delivery, or the same body again within `webhooks.replay_window_s` under any event id, is
 acknowledged (200) and ignored. A signed body the connector cannot read (not an object, ids that
 are objects or thousands of digits, nested too deep) is refused with 400 and nothing is stored.
@@ -41,10 +42,10 @@ from connectors.errors import AuthFailed, ConnectorError
 from connectors.events import ChannelEvent, EventSubject, SubjectKind, WebhookReply, WebhookRequest
 from store import tables
 from sync.hub.context import Hub
+from sync.orders.drain import wake
 from sync.orders.events import (
     body_digest,
     carried_order,
-    enqueue_event,
     order_purged,
     replayed,
     seal_order,
@@ -138,13 +139,12 @@ def accept(hub: Hub, cache: AccountCache, platform: str, name: str, request: Web
         return Answer(200, {"status": "no event"}, reply)
     if stored is None:
         return Answer(200, {"status": "duplicate", "reason": "the same body was delivered before"}, reply)
-    accepted = [row for row, queued in stored if row is not None and queued]
-    for event_row in accepted:
+    if any(row is not None and queued for row, queued in stored):
         try:
-            enqueue_event(hub, event_row)
-        except Exception as exc:  # stored: the sweep enqueues it once Redis is back
-            log.warning("webhook event %s stored but not enqueued (%s); the sweep will pick it up", event_row,
-                        type(exc).__name__)
+            wake(hub, account.id)
+        except Exception as exc:  # stored: the sweep wakes the account's drain once Redis is back
+            log.warning("webhook events of account %s stored but their drain not woken (%s); the sweep will "
+                        "pick them up", account.id, type(exc).__name__)
     return Answer(200, summary(stored), reply)
 
 

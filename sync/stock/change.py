@@ -84,4 +84,5 @@ def stock_change(hub: Hub) -> Iterator[StockChange]:
         change = StockChange(session, hub.settings)
         yield change
         accounts = change.settle()
-    request_pushes(hub, accounts)
+    if accounts:
+        request_pushes(hub, accounts)

@@ -1,7 +1,7 @@
 """Reconciliation: compare what each channel shows with what the hub believes it shows.
 
 A difference that the account's recent orders explain is not drift: the job re-polls the
-account's orders first (`sync.orders.events.poll_orders`), and a channel already showing the
+account's orders first (`sync.orders.polling.poll_orders`), and a channel already showing the
 hub's desired number is simply acknowledged. What is left is DRIFT, handled by the account's
 policy (`[accounts.NAME] drift_policy`, else `stock.drift_policy`):
 
@@ -33,7 +33,7 @@ from store.types import utcnow
 from sync.hub import health
 from sync.hub.accounts import job_account
 from sync.hub.context import Hub
-from sync.orders.events import POLLED_STREAM, poll_orders, read_cursor
+from sync.orders.polling import POLLED_STREAM, poll_orders, read_cursor
 from sync.stock import kits
 from sync.stock.change import StockChange, stock_change
 from sync.stock.desired import INACTIVE_STATUSES

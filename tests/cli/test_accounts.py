@@ -134,7 +134,7 @@ def test_disable_enable_and_remove_leave_no_failing_jobs(cli, hub: Hub, woo: Woo
 
     from sync.catalog.importing import enqueue_refresh
     from sync.hub.queues import all_queues, enqueue_unique
-    from sync.orders.events import enqueue_poll
+    from sync.orders.polling import enqueue_poll
 
     def queue_everything(account_id: int) -> None:
         enqueue_poll(hub, account_id)

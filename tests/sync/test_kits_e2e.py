@@ -15,7 +15,7 @@ from sandbox.shopify import ShopifySandbox
 from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
 from sync.hub.context import Hub
-from sync.orders.events import poll_orders
+from sync.orders.polling import poll_orders
 from sync.service.workers import run_worker
 from sync.stock import kit_definitions
 

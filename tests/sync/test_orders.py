@@ -194,27 +194,27 @@ def test_an_ignored_unmapped_line_stays_ignored_and_does_not_hold_the_order(cli:
 
 def test_polls_overlap_their_cursor_and_a_deep_poll_rereads_the_whole_lookback(
         hub: Hub, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    from sync.orders import events
+    from sync.orders import polling
 
     windows: list[datetime] = []
 
-    def record(_hub: Hub, _account_id: int, since: datetime, **_kw: Any) -> events.PollCounts:
+    def record(_hub: Hub, _account_id: int, since: datetime, **_kw: Any) -> polling.PollCounts:
         windows.append(since)
-        return events.PollCounts()
+        return polling.PollCounts()
 
-    monkeypatch.setattr(events, "ingest_stream", record)
+    monkeypatch.setattr(polling, "ingest_stream", record)
     account_id, settings = shop["account_id"], hub.settings.sync
     with hub.db.session() as session:
         connected = session.get(tables.Account, account_id).created_at  # type: ignore[union-attr]
-    events.poll_orders(hub, account_id)  # no cursor yet: a deep poll from when the account was connected
+    polling.poll_orders(hub, account_id)  # no cursor yet: a deep poll from when the account was connected
     cursor = datetime.now(UTC).replace(microsecond=0)
     with hub.db.session() as session:
-        events.write_cursor(session, account_id, cursor)
-    events.poll_orders(hub, account_id)  # quick: the overlap only
+        polling.write_cursor(session, account_id, cursor)
+    polling.poll_orders(hub, account_id)  # quick: the overlap only
     with hub.db.session() as session:
-        session.execute(tables.Cursor.__table__.update().where(tables.Cursor.stream == events.DEEP_STREAM)
+        session.execute(tables.Cursor.__table__.update().where(tables.Cursor.stream == polling.DEEP_STREAM)
                         .values(value=(datetime.now(UTC) - timedelta(seconds=settings.order_deep_poll_interval_s
                                                                       + 1)).isoformat()))
-    events.poll_orders(hub, account_id)  # the deep poll is due again
+    polling.poll_orders(hub, account_id)  # the deep poll is due again
     lookback, overlap = timedelta(seconds=settings.order_lookback_s), timedelta(seconds=settings.order_overlap_s)
     assert windows == [connected - lookback, cursor - overlap, cursor - lookback]

@@ -20,7 +20,7 @@ from sync.catalog.importing import import_catalog
 from sync.hub.accounts import add_account
 from sync.hub.context import Hub
 from sync.hub.queues import all_queues
-from sync.orders.events import poll_orders
+from sync.orders.polling import poll_orders
 from sync.orders.shipment_queue import enqueue_push, push_now
 from sync.orders.shipments import create_shipment
 from sync.service.webserver import build_app

@@ -12,7 +12,7 @@ from sandbox.catalogue import SeedSpec
 from sandbox.shopify import ShopifySandbox
 from store import tables
 from sync.hub.context import Hub
-from sync.orders.events import poll_orders
+from sync.orders.polling import poll_orders
 from sync.orders.shipment_push import push_shipment
 from sync.orders.shipments import create_shipment
 from sync.stock.change import stock_change

@@ -14,7 +14,7 @@ from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
 from sync.hub.accounts import get_account
 from sync.hub.context import Hub
-from sync.orders.events import poll_orders
+from sync.orders.polling import poll_orders
 from sync.service.workers import run_worker
 from sync.stock import operations as stock
 from sync.stock.push_queue import schedule_pushes

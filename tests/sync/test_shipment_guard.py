@@ -20,7 +20,7 @@ from store.types import utcnow
 from sync.catalog.importing import import_catalog
 from sync.hub.accounts import add_account
 from sync.hub.context import Hub
-from sync.orders.events import poll_orders
+from sync.orders.polling import poll_orders
 from sync.orders.shipment_push import push_shipment
 from sync.orders.shipments import create_shipment, due_for_push
 from sync.stock.change import stock_change

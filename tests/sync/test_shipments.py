@@ -23,7 +23,7 @@ from sync.hub.accounts import add_account, get_account
 from sync.hub.context import Hub
 from sync.hub.queues import all_queues
 from sync.orders import shipment_queue
-from sync.orders.events import poll_orders
+from sync.orders.polling import poll_orders
 from sync.orders.shipment_import import apply_source_shipments, import_csv, import_from_source
 from sync.orders.shipments import due_for_push
 from tests.sync.order_world import ingest, levels, order, shop_fixture  # noqa: F401 - fixtures

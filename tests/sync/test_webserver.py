@@ -44,7 +44,7 @@ def stored(hub: Hub) -> int:
         return int(session.scalar(select(func.count()).select_from(tables.WebhookEvent)) or 0)
 
 
-def test_a_signed_delivery_is_stored_once_and_its_id_enqueued(hub: Hub, client: httpx.Client) -> None:
+def test_a_signed_delivery_is_stored_once_and_its_accounts_drain_enqueued(hub: Hub, client: httpx.Client) -> None:
     body, headers = delivery()
     first = client.post(URL, content=body, headers=headers)
     second = client.post(URL, content=body, headers=headers)
@@ -52,8 +52,9 @@ def test_a_signed_delivery_is_stored_once_and_its_id_enqueued(hub: Hub, client: 
     assert first.json()["status"] == "accepted" and second.json()["status"] == "duplicate"
     assert stored(hub) == 1
     jobs = queue("events", hub.redis).jobs
-    assert [(job.func_name, list(job.args)) for job in jobs] == [("sync.jobs.process_event",
-                                                                 [first.json()["event"]])]
+    with hub.db.session() as session:
+        account_id = session.scalar(select(tables.Account.id))
+    assert [(job.func_name, list(job.args)) for job in jobs] == [("sync.jobs.drain_events", [account_id])]
 
 
 @pytest.mark.parametrize("secret", ["wrong", None])

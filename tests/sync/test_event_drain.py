@@ -1,0 +1,236 @@
+"""Stored webhook events drained per account in chunks (`sync.orders.drain`): one job for many
+events, exactly once, crash-safe, no event left behind by a drain that was ending (both databases)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
+
+import canonical
+from connectors.events import ChannelEvent, EventSubject, SubjectKind
+from store import tables
+from store.types import utcnow
+from sync.hub.context import Hub
+from sync.hub.queues import queue
+from sync.orders import drain
+from sync.orders.events import seal_order, store_event
+from sync.service.workers import run_worker
+from tests.sync.order_world import levels, order, shop_fixture  # noqa: F401 - fixtures
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def store(hub: Hub, shop: dict[str, Any], orders: list[canonical.Order], *, carried: bool = True,
+          tag: str = "evt") -> list[int]:
+    """Store one event per order, each carrying its order sealed (as the webhook server does)."""
+    ids = []
+    with hub.db.session() as session:
+        account = session.get(tables.Account, shop["account_id"])
+        assert account is not None
+        for n, data in enumerate(orders):
+            subject = EventSubject(SubjectKind.ORDER, data.external_id)
+            row = store_event(session, account, ChannelEvent(f"{tag}-{data.external_id}-{n}", "order.created", {}),
+                              order_reference=data.external_id, subject=subject,
+                              carried=seal_order(hub.secret_box, data) if carried else None)
+            assert row is not None
+            ids.append(row)
+    return ids
+
+
+def statuses(hub: Hub) -> dict[str, int]:
+    with hub.db.session() as session:
+        rows = session.execute(select(tables.WebhookEvent.status, func.count())
+                               .group_by(tables.WebhookEvent.status)).all()
+    return {str(status): int(n) for status, n in rows}
+
+
+def count(hub: Hub, table: Any) -> int:
+    with hub.db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def commits(hub: Hub) -> list[int]:
+    """A list that grows by one per committed transaction on the hub's engine."""
+    seen: list[int] = []
+    sa_event.listen(hub.db.engine, "commit", lambda _conn: seen.append(1))
+    return seen
+
+
+def orders(n: int, sku: str = "A-1") -> list[canonical.Order]:
+    return [order(external_id=str(600 + i), lines=(("1", sku, 1),)) for i in range(n)]
+
+
+def test_one_job_ingests_all_of_an_accounts_events_a_chunk_per_transaction(
+        hub: Hub, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(drain, "CHUNK", 4)
+    store(hub, shop, orders(9))
+    assert drain.wake(hub, shop["account_id"]) is True
+    assert drain.wake(hub, shop["account_id"]) is False  # one queued drain absorbs the next wake
+    assert [(job.func_name, list(job.args)) for job in queue("events", hub.redis).jobs] == [
+        ("sync.jobs.drain_events", [shop["account_id"]])]
+    seen = commits(hub)
+    run_worker(hub.redis, burst=True, queues=["events"])
+    transactions = len(seen)
+    assert statuses(hub) == {"processed": 9}
+    assert levels(hub, shop) == (10, 9) and count(hub, tables.Order) == 9
+    assert count(hub, tables.StockMovement) == 2 + 9  # the two adjustments, then one commit per order
+    # 3 chunks of at most 4 events, each one transaction and one push request after it; then the
+    # job's failing check, its account read, the empty chunk (a job per event took ~5 per event)
+    assert transactions <= 3 * 2 + 3
+    with hub.db.session() as session:
+        payloads = session.scalars(select(tables.WebhookEvent.payload)).all()
+    assert payloads and all("carried_order" not in p for p in payloads)
+
+
+def test_a_drain_run_again_or_twice_counts_each_order_once(hub: Hub, shop: dict[str, Any]) -> None:
+    data = orders(3)
+    store(hub, shop, data)
+    drain.drain_events(hub, shop["account_id"], "first")
+    # the same deliveries again under new event ids (a platform's retries), and a drain run again
+    store(hub, shop, data, tag="retried")
+    drain.drain_events(hub, shop["account_id"], "second")
+    drain.drain_events(hub, shop["account_id"], "second")
+    assert statuses(hub) == {"processed": 6}
+    assert levels(hub, shop) == (10, 3) and count(hub, tables.StockMovement) == 2 + 3
+
+
+def test_an_event_stored_while_the_drain_is_ending_is_drained_by_it(
+        hub: Hub, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wake of an event stored while a holder drains is taken by the holder (no job queued), and
+    the holder looks at it after letting go: nothing waits for the sweep."""
+    store(hub, shop, orders(1))
+    real = drain._let_go
+    late = orders(2)[1:]
+
+    def let_go_after_a_late_event(r: Any, account_id: int, holder: str) -> None:
+        if late:
+            store(hub, shop, [late.pop()], tag="late")
+            assert drain.wake(hub, account_id) is False  # a live holder: no job queued
+        real(r, account_id, holder)
+
+    monkeypatch.setattr(drain, "_let_go", let_go_after_a_late_event)
+    counts = drain.drain_events(hub, shop["account_id"], "holder")
+    assert counts["processed"] == 2 and statuses(hub) == {"processed": 2}
+    assert queue("events", hub.redis).count == 0
+
+
+def test_a_holder_that_lets_go_before_a_wake_leaves_it_to_a_new_job(hub: Hub, shop: dict[str, Any]) -> None:
+    drain.drain_events(hub, shop["account_id"], "gone")  # nothing to do; lets go
+    store(hub, shop, orders(1))
+    assert drain.wake(hub, shop["account_id"]) is True
+    run_worker(hub.redis, burst=True, queues=["events"])
+    assert statuses(hub) == {"processed": 1}
+
+
+def test_an_event_that_raises_fails_alone_and_the_rest_of_its_chunk_commits(
+        hub: Hub, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from sync.orders import events
+
+    real = events.ingest_order
+
+    def broken_for_601(change: Any, account: Any, data: canonical.Order, **kw: Any) -> Any:
+        result = real(change, account, data, **kw)
+        if data.external_id == "601":
+            raise ValueError("a bug in one order's ingest")
+        return result
+
+    monkeypatch.setattr(events, "ingest_order", broken_for_601)
+    store(hub, shop, orders(3))
+    counts = drain.drain_events(hub, shop["account_id"], "holder")
+    assert counts == {"processed": 2, "failed": 1}
+    assert statuses(hub) == {"processed": 2, "failed": 1}
+    assert levels(hub, shop) == (10, 2) and count(hub, tables.Order) == 2  # 601 rolled back whole
+
+
+def test_an_event_without_its_order_is_handed_to_its_own_read_job(hub: Hub, shop: dict[str, Any]) -> None:
+    [event_id] = store(hub, shop, orders(1), carried=False)
+    counts = drain.drain_events(hub, shop["account_id"], "holder")
+    assert counts == {"handed": 1} and statuses(hub) == {"received": 1}
+    assert [(job.func_name, list(job.args)) for job in queue("events", hub.redis).jobs] == [
+        ("sync.jobs.process_event", [event_id])]
+    drain.drain_events(hub, shop["account_id"], "again")  # handed again: its job absorbs it
+    assert queue("events", hub.redis).count == 1
+
+
+def test_the_sweep_wakes_accounts_with_old_events_even_when_a_queued_drain_was_lost(
+        hub: Hub, shop: dict[str, Any]) -> None:
+    store(hub, shop, orders(2))
+    assert drain.wake(hub, shop["account_id"]) is True
+    queue("events", hub.redis).empty()  # the queued job is lost (Redis emptied its queue)
+    assert drain.sweep(hub) == {"events": 0, "accounts": 0}  # not old enough yet
+    with hub.db.session() as session:
+        session.execute(tables.WebhookEvent.__table__.update().values(
+            received_at=utcnow() - drain.EVENT_GRACE * 2))
+    assert drain.sweep(hub) == {"events": 1, "accounts": 1}
+    run_worker(hub.redis, burst=True, queues=["events"])
+    assert statuses(hub) == {"processed": 2}
+
+
+KILLED_MID_CHUNK = """
+import sys, time
+from pathlib import Path
+from sync.jobs import current_hub
+from sync.orders import drain, events
+real, calls = events.ingest_order, []
+def slow(*args, **kwargs):
+    result = real(*args, **kwargs)
+    calls.append(1)
+    if len(calls) == 3:
+        Path(sys.argv[2]).write_text("mid-chunk")
+        time.sleep(120)
+    return result
+events.ingest_order = slow
+drain.drain_events(current_hub(), int(sys.argv[1]), "doomed")
+"""
+
+
+def test_a_drain_killed_mid_chunk_loses_nothing_and_counts_nothing_twice(
+        hub: Hub, shop: dict[str, Any], tmp_path: Path) -> None:
+    store(hub, shop, orders(5))
+    marker = tmp_path / "marker"
+    doomed = subprocess.Popen([sys.executable, "-c", KILLED_MID_CHUNK, str(shop["account_id"]), str(marker)],
+                              cwd=ROOT, env=dict(os.environ), start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert doomed.poll() is None and time.monotonic() < deadline, "the drain never reached its third order"
+            time.sleep(0.05)
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(timeout=10)
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()
+    # three orders were ingested in the chunk's transaction, uncommitted: all of it went with the worker
+    assert statuses(hub) == {"received": 5} and count(hub, tables.Order) == 0 and levels(hub, shop) == (10, 0)
+    assert drain.drain_events(hub, shop["account_id"], "other") == {}  # its lease still holds the account
+    counts = drain.drain_events(hub, shop["account_id"], "doomed")  # the killed job, run again
+    assert counts == {"processed": 5} and statuses(hub) == {"processed": 5}
+    assert levels(hub, shop) == (10, 5) and count(hub, tables.StockMovement) == 2 + 5
+
+
+def test_a_drain_whose_lease_ran_out_unclaimed_takes_it_again_and_goes_on(
+        hub: Hub, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk slower than the lease (a loaded machine): when no other drain took the account
+    meanwhile, this one takes it back and drains the rest (it held the wake flag nobody else saw)."""
+    monkeypatch.setattr(drain, "CHUNK", 1)
+    store(hub, shop, orders(3))
+    real = drain._drain_chunk
+
+    def chunk_then_lease_gone(*args: Any) -> int | None:
+        last = real(*args)
+        hub.redis.delete(drain.HOLDER_KEY.format(account_id=shop["account_id"]))  # expired meanwhile
+        return last
+
+    monkeypatch.setattr(drain, "_drain_chunk", chunk_then_lease_gone)
+    assert drain.drain_events(hub, shop["account_id"], "slow")["processed"] == 3
+    assert statuses(hub) == {"processed": 3}
+
