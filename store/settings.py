@@ -63,6 +63,7 @@ class SyncSettings(Section):
     event_pull_interval_s: int = Field(5, ge=1)
     stale_check_delay_s: float = Field(3.0, ge=0)  # a refused compare waits this long for the sale's event
     push_coalesce_s: float = Field(0.25, ge=0, le=10)  # an account's drains start at least this far apart
+    events_coalesce_s: float = Field(0.2, ge=0, le=10)  # an account's webhook drain rounds, likewise
 
 
 class QuantityRules(Section):

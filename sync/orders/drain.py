@@ -39,6 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from connectors.waits import nap
 from store import tables
 from store.types import utcnow
 from sync.hub.context import Hub
@@ -108,7 +109,11 @@ def _queued_job_exists(r: redis.Redis, queued_key: str) -> bool:
 
 def drain_events(hub: Hub, account_id: int, holder: str) -> dict[str, Any]:
     """The drain job: ingest the account's received events until none is left (or `RUN_S` is up:
-    then a fresh job takes over at the back of the queue)."""
+    then a fresh job takes over at the back of the queue).
+
+    While events keep coming, its rounds start at least `sync.events_coalesce_s` apart and it holds
+    the account in between, so what arrives meanwhile is one chunk, not a transaction each (a
+    chunk's settle and push request cost about as much as ingesting its events)."""
     r = hub.redis
     r.delete(_key(QUEUED_KEY, account_id))
     with hub.db.session() as session:
@@ -116,19 +121,27 @@ def drain_events(hub: Hub, account_id: int, holder: str) -> dict[str, Any]:
         if account is None or not account.enabled:
             return {"skipped": "account missing or disabled"}  # kept as received until it is enabled
     counts: Counter[str] = Counter()
-    deadline = time.monotonic() + RUN_S
+    window, deadline = hub.settings.sync.events_coalesce_s, time.monotonic() + RUN_S
     while _take(r, account_id, holder):
+        out_of_time = False
         try:
-            r.delete(_key(WAKE_KEY, account_id))
-            if not _drain_round(hub, account_id, holder, counts):
-                return dict(counts)  # the lease ran out and another drain took over: it goes on
+            while True:
+                round_started = time.monotonic()
+                r.delete(_key(WAKE_KEY, account_id))
+                if not _drain_round(hub, account_id, holder, counts):
+                    return dict(counts)  # the lease ran out and another drain took over: it goes on
+                out_of_time = time.monotonic() > deadline
+                if out_of_time or not r.exists(_key(WAKE_KEY, account_id)):
+                    break
+                if (rest := window - (time.monotonic() - round_started)) > 0:
+                    nap(rest, where="a webhook drain's coalescing window")  # wakes meanwhile find it held
         finally:
             _let_go(r, account_id, holder)
-        if not r.exists(_key(WAKE_KEY, account_id)):
-            break
-        if time.monotonic() > deadline:
+        if out_of_time:
             wake(hub, account_id)  # more is waiting: a fresh job, so the worker takes other work between
             counts["handed_over"] += 1
+            break
+        if not r.exists(_key(WAKE_KEY, account_id)):
             break
     return dict(counts)
 

@@ -234,3 +234,29 @@ def test_a_drain_whose_lease_ran_out_unclaimed_takes_it_again_and_goes_on(
     assert drain.drain_events(hub, shop["account_id"], "slow")["processed"] == 3
     assert statuses(hub) == {"processed": 3}
 
+
+def test_while_events_keep_coming_drain_rounds_start_a_coalescing_window_apart(
+        hub: Hub, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Events stored just after a round found nothing more wait for the next round, which starts
+    `events_coalesce_s` after that one did, all in one chunk; their wakes find the account held."""
+    hub.settings.sync.events_coalesce_s = 0.5
+    store(hub, shop, orders(1))
+    later = orders(4)[1:]
+    real = drain._drain_chunk
+    chunks: list[tuple[float, int]] = []
+
+    def recording(hub_: Hub, account_id: int, after: int, counts: Any) -> int | None:
+        before, started = sum(counts.values()), time.monotonic()
+        last = real(hub_, account_id, after, counts)
+        if last is not None:
+            chunks.append((started, sum(counts.values()) - before))
+        if last is None and later:  # the round found nothing more: these come in just after
+            store(hub, shop, later, tag="later")
+            later.clear()
+            assert drain.wake(hub, account_id) is False
+        return last
+
+    monkeypatch.setattr(drain, "_drain_chunk", recording)
+    assert drain.drain_events(hub, shop["account_id"], "holder")["processed"] == 4
+    assert [n for _, n in chunks] == [1, 3] and chunks[1][0] - chunks[0][0] >= 0.49
+    assert queue("events", hub.redis).count == 0
