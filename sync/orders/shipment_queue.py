@@ -34,8 +34,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.base import Capability, connector_class
-from connectors.errors import Interrupted, Rejected, Transient, UnknownPlatform
+from connectors.base import Capability
+from connectors.errors import Interrupted, Rejected, Transient
 from store import tables
 from sync.hub.accounts import job_account
 from sync.hub.context import Hub
@@ -49,22 +49,7 @@ BATCH = 25  # shipments one job pushes before it hands the account over to a new
 DRAIN_ROUNDS = 5  # rounds one job drains (asked again meanwhile) before it hands over
 
 
-def can_ship(platform: str) -> bool:
-    try:
-        return Capability.WRITE_SHIPMENTS in connector_class(platform).capabilities
-    except UnknownPlatform:
-        return False
-
-
-def _shippable(session: Session, account_ids: Iterable[int]) -> list[int]:
-    """Enabled, working accounts whose connector pushes shipments, in id order (the lock order)."""
-    wanted = sorted(set(account_ids))
-    if not wanted:
-        return []
-    rows = session.execute(select(tables.Account.id, tables.Account.platform).where(
-        tables.Account.id.in_(wanted), tables.Account.enabled.is_(True), tables.Account.failing_since.is_(None)))
-    return sorted(int(account_id) for account_id, platform in rows if can_ship(platform))
-
+_shippable = push_queue.accounts_declaring(Capability.WRITE_SHIPMENTS)
 
 LANE = push_queue.Lane(tables.ShipmentClaim, "sync.jobs.push_shipments", "shipments",
                        "marketsync:ship-queued:{account_id}", "push-shipments", "push shipments", _shippable)

@@ -92,25 +92,30 @@ class Lane:
         return f"marketsync:{self.job_prefix}-backoff:{{account_id}}"
 
 
-def can_push(platform: str) -> bool:
-    """Whether the platform's connector declares stock writes."""
+def declares(platform: str, capability: Capability) -> bool:
+    """Whether the platform's connector declares `capability` (an uninstalled one declares nothing)."""
     try:
-        return Capability.WRITE_STOCK in connector_class(platform).capabilities
+        return capability in connector_class(platform).capabilities
     except UnknownPlatform:
         return False
 
 
-def _pushable(session: Session, account_ids: Iterable[int]) -> list[int]:
-    """Enabled, working accounts whose connector writes stock, in id order (the lock order)."""
-    wanted = sorted(set(account_ids))
-    if not wanted:
-        return []
-    rows = session.execute(select(tables.Account.id, tables.Account.platform).where(
-        tables.Account.id.in_(wanted), tables.Account.enabled.is_(True), tables.Account.failing_since.is_(None)))
-    return sorted(int(account_id) for account_id, platform in rows if can_push(platform))
+def accounts_declaring(capability: Capability) -> Callable[[Session, Iterable[int]], list[int]]:
+    """A lane's filter: of `account_ids`, the enabled, working accounts whose connector declares
+    `capability`, in id order (the lock order)."""
+    def eligible(session: Session, account_ids: Iterable[int]) -> list[int]:
+        wanted = sorted(set(account_ids))
+        if not wanted:
+            return []
+        rows = session.execute(select(tables.Account.id, tables.Account.platform).where(
+            tables.Account.id.in_(wanted), tables.Account.enabled.is_(True),
+            tables.Account.failing_since.is_(None)))
+        return sorted(int(account_id) for account_id, platform in rows if declares(platform, capability))
+    return eligible
 
 
-STOCK = Lane(tables.PushClaim, JOB_FUNCTION, "stock", QUEUED_KEY, "push-stock", "push stock", _pushable)
+STOCK = Lane(tables.PushClaim, JOB_FUNCTION, "stock", QUEUED_KEY, "push-stock", "push stock",
+             accounts_declaring(Capability.WRITE_STOCK))
 
 
 def backing_off(hub: Hub, account_id: int, lane: Lane = STOCK) -> bool:
