@@ -212,8 +212,9 @@ def _apply(hub: Hub, change: StockChange, account: tables.Account, event: tables
     except DBAPIError:
         raise  # the database itself: the whole chunk goes back, the job's policy decides
     except Exception as exc:
-        log.warning("webhook event %s failed: %s: %s", event.id, type(exc).__name__, str(exc).splitlines()[:1])
-        mark_event(event, "failed", f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:500]}")
+        reason = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:500]}"
+        log.warning("webhook event %s failed: %s", event.id, reason)  # one line, not a list's repr
+        mark_event(event, "failed", reason)
         return "failed"
     if outcome == "processed":
         mark_event(event, "processed", None)
