@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from connectors.waits import nap
 from store import tables
+from store.db import transaction_conflict
 from store.types import utcnow
 from sync.hub.context import Hub
 from sync.hub.queues import queue
@@ -60,6 +61,7 @@ log = logging.getLogger(__name__)
 
 JOB_FUNCTION = "sync.jobs.drain_events"
 CHUNK = 100  # events per transaction
+CONFLICT_RETRIES = 5  # deadlocks a drain round takes (in smaller chunks each time) before its job's policy decides
 RUN_S = 2.0  # a job drains this long at most, then hands the account to a fresh job at the back of the queue
 LEASE_MS = 15_000  # a holder silent this long (renewed per chunk) is taken as dead
 QUEUED_S = 120  # "a drain job is queued" lasts this long at most (a job lost before it started)
@@ -149,12 +151,25 @@ def drain_events(hub: Hub, account_id: int, holder: str) -> dict[str, Any]:
 def _drain_round(hub: Hub, account_id: int, holder: str, counts: Counter[str]) -> bool:
     """Every received event of the account, a chunk per transaction; False when the lease was lost
     to another drain."""
-    r, after = hub.redis, 0
-    while (last := _drain_chunk(hub, account_id, after, counts)) is not None:
+    r, after, size, conflicts = hub.redis, 0, CHUNK, 0
+    while True:
+        try:
+            last = _drain_chunk(hub, account_id, after, counts, size)
+        except DBAPIError as exc:
+            # Drains of other accounts move the same stock levels in another order: a chunk lost a
+            # deadlock and was rolled back whole. It goes again in smaller chunks (one event at
+            # last, as an order job's own transaction), so two drains stop locking many rows each.
+            if not transaction_conflict(exc) or conflicts >= CONFLICT_RETRIES:
+                raise
+            conflicts += 1
+            size = max(1, size // 10)
+            counts["deadlocks_retried"] += 1
+            continue
+        if last is None:
+            return True
         after = last
         if not _renew(r, account_id, holder) and not _take(r, account_id, holder):
             return False
-    return True
 
 
 def _take(r: redis.Redis, account_id: int, holder: str) -> bool:
@@ -173,16 +188,18 @@ def _let_go(r: redis.Redis, account_id: int, holder: str) -> None:
     r.eval(_LET_GO, 1, _key(HOLDER_KEY, account_id), holder)
 
 
-def _drain_chunk(hub: Hub, account_id: int, after: int, counts: Counter[str]) -> int | None:
-    """Apply up to `CHUNK` received events with ids above `after` in one transaction; the last id
+def _drain_chunk(hub: Hub, account_id: int, after: int, counts: Counter[str],
+                 size: int = CHUNK) -> int | None:
+    """Apply up to `size` received events with ids above `after` in one transaction; the last id
     looked at, None when there was none."""
     handed: list[int] = []
+    outcomes: Counter[str] = Counter()  # counted once the chunk commits (a deadlock rolls it back whole)
     with stock_change(hub) as change:
         session = change.session
         stmt = (select(tables.WebhookEvent).where(tables.WebhookEvent.account_id == account_id,
                                                   tables.WebhookEvent.status == "received",
                                                   tables.WebhookEvent.id > after)
-                .order_by(tables.WebhookEvent.id).limit(CHUNK))
+                .order_by(tables.WebhookEvent.id).limit(size))
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)  # a drain whose lease ran out may still run
         chunk = list(session.scalars(stmt))
@@ -193,10 +210,11 @@ def _drain_chunk(hub: Hub, account_id: int, after: int, counts: Counter[str]) ->
             return None
         for event in chunk:
             outcome = _apply(hub, change, account, event)
-            counts[outcome] += 1
+            outcomes[outcome] += 1
             if outcome == "handed":
                 handed.append(event.id)
         last = chunk[-1].id
+    counts.update(outcomes)
     for event_id in handed:  # after the commit: its job reads the event as stored
         enqueue_event(hub, event_id)
     return last

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 
 from canonical.errors import MarketsyncError
 from connectors.waits import stop_waiting
+from store.db import transaction_conflict
 from sync.hub.queues import QUEUE_NAMES, RedisUnavailable, all_queues, requeue_due_retries
 from sync.service.liveness import Heartbeat
 
@@ -116,16 +117,8 @@ def _requeue_retries(connect: Callable[[], redis.Redis], stop: threading.Event) 
 
 
 DEADLOCK_RETRIES = 3
-RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
 # The server ended the connection (pg_terminate_backend, a restart, a crash) or it broke.
 LOST_CONNECTION_SQLSTATES = {"57P01", "57P02", "57P03", "08000", "08003", "08006"}
-
-
-def transaction_conflict(error: BaseException | None) -> bool:
-    """The database chose this job's transaction as a deadlock or serialization victim."""
-    if not isinstance(error, DBAPIError):
-        return False
-    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def expected_failure(error: BaseException | None) -> bool:

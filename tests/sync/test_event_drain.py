@@ -245,9 +245,9 @@ def test_while_events_keep_coming_drain_rounds_start_a_coalescing_window_apart(
     real = drain._drain_chunk
     chunks: list[tuple[float, int]] = []
 
-    def recording(hub_: Hub, account_id: int, after: int, counts: Any) -> int | None:
+    def recording(hub_: Hub, account_id: int, after: int, counts: Any, size: int = drain.CHUNK) -> int | None:
         before, started = sum(counts.values()), time.monotonic()
-        last = real(hub_, account_id, after, counts)
+        last = real(hub_, account_id, after, counts, size)
         if last is not None:
             chunks.append((started, sum(counts.values()) - before))
         if last is None and later:  # the round found nothing more: these come in just after
@@ -260,3 +260,31 @@ def test_while_events_keep_coming_drain_rounds_start_a_coalescing_window_apart(
     assert drain.drain_events(hub, shop["account_id"], "holder")["processed"] == 4
     assert [n for _, n in chunks] == [1, 3] and chunks[1][0] - chunks[0][0] >= 0.49
     assert queue("events", hub.redis).count == 0
+
+
+def test_a_chunk_that_loses_a_deadlock_goes_again_in_smaller_chunks_and_counts_once(
+        hub: Hub, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chaos run: drains of several accounts moved the same stock levels in other orders and lost
+    deadlocks until their jobs failed. A chunk that loses one is rolled back whole and retried smaller."""
+    from sqlalchemy.exc import OperationalError
+
+    from sync.orders import events
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    real, raised = events.ingest_order, []
+
+    def deadlocks_once(change: Any, account: Any, data: canonical.Order, **kw: Any) -> Any:
+        result = real(change, account, data, **kw)
+        if data.external_id == "602" and not raised:
+            raised.append(1)
+            raise OperationalError("INSERT INTO stock_levels …", {}, Deadlock("deadlock detected"))
+        return result
+
+    monkeypatch.setattr(events, "ingest_order", deadlocks_once)
+    store(hub, shop, orders(5))
+    counts = drain.drain_events(hub, shop["account_id"], "holder")
+    assert counts == {"processed": 5, "deadlocks_retried": 1}
+    assert statuses(hub) == {"processed": 5}
+    assert levels(hub, shop) == (10, 5) and count(hub, tables.Order) == 5
