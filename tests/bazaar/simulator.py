@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from sandbox.catalogue import SeedSpec
 from sandbox.interface import AccountSetup, ChannelShipment, EventDelivery, PlacedOrder, Simulator, SimulatorError
-from sandbox.runtime import Clock, Fault, FaultMiddleware, Faults, RequestCounter, ServerThread, WriteLog
+from sandbox.runtime import Clock, Fault, FaultMiddleware, Faults, RequestCounter, Served, ServerThread, WriteLog
 from tests.bazaar.shop import BazaarShop, Order, Sku
 
 WINDOW_S = 3600
@@ -61,7 +61,7 @@ def fault_answer(request: Request, fault: Fault) -> Response:
     return _answer_error("BUSY", "the gateway is busy, try again")
 
 
-class BazaarSimulator:
+class BazaarSimulator(Served):
     """One Bazaar seller served on loopback."""
 
     platform: ClassVar[str] = "bazaar"
@@ -77,23 +77,6 @@ class BazaarSimulator:
         self.app_id, self.app_secret = f"bz{digest[:10]}", digest[16:48]
         self.shop = BazaarShop(self.writes)
         self.server = ServerThread(self._app(), port)
-        self._running = False
-
-    # ---- lifecycle -----------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def start(self) -> BazaarSimulator:
-        if not self._running:
-            self.server.start()
-            self._running = True
-        return self
-
-    def stop(self) -> None:
-        if self._running:
-            self.server.stop()
-            self._running = False
 
     def info(self) -> dict[str, Any]:
         return {"platform": self.platform, "url": self.url, "app_id": self.app_id, "app_secret": self.app_secret}
