@@ -1,22 +1,40 @@
 """The chaos run (issue #15): the hub under load and faults, then left alone to converge.
 
-Topology: two Shopify and one WooCommerce simulator (each in its own process, reached by the hub
-through a loopback proxy that can cut it off), PostgreSQL (a fresh database), a redis-server this
-run starts on a free loopback port, and the hub as a merchant scales it out: `marketsync scheduler`,
-`marketsync serve` and `marketsync worker --count 3` (a supervisor with three workers). Buyers order
-at `rate`/s for `duration_s`; buyers cancel and merchants refund some orders on the channels, and
-the warehouse ships open orders through the hub.
+Topology: the demo's channels, each simulator in its own process and seeded alike: two Shopify
+(reached by the hub through a loopback proxy that can cut it off), one WooCommerce, and the six
+marketplaces (淘宝/天猫, 拼多多, 京东, 抖店, 快手, 微信小店), each connected with what its simulator's
+`account_setup` says; PostgreSQL (a fresh database), a redis-server this run starts on a free
+loopback port, and the hub as a merchant scales it out: `marketsync scheduler`, `marketsync serve`
+and `marketsync worker --count 3` (a supervisor with three workers). Each account hears of changes
+as its connector declares (`bench.channels.wire_events`): Shopify and WooCommerce by webhooks it
+registers, 抖店, 快手 and 微信小店 by pushes to the URL set in their console, 淘宝 from its TMC queue
+(pulled by the scheduler), 拼多多 and 京东 by order polls. `serve` keeps one port for the run, so
+webhooks and push URLs reach it again after its restart. The smoke profile (CI) runs a subset of
+the marketplaces, one of each way of hearing of changes.
 
-Faults while the load runs: 10 % HTTP 503 and 2 % stalls past the hub's client timeout on every
-simulator; throttling storms (429 with Retry-After); 20 % duplicated and reordered webhooks; SIGKILL
-of a random worker every `kill_every_s` (the supervisor restarts it); `serve` restarted; Redis
-killed and restarted empty once, FLUSHDB once; one simulator unreachable for `outage_s`;
-`pg_terminate_backend` on the hub's connections twice. Then the faults stop and the run waits for
-the hub to converge by itself (`converge_s`: until every invariant of `bench.chaos_checks` but the
-log check holds and nothing is pending), checks and prints each invariant.
+Buyers order at `rate`/s in all for `duration_s`, round-robin over every channel; buyers cancel
+and merchants refund some orders on every channel (each marketplace simulator's control plane
+cancels and refunds: 拼多多 and 京东 cancel a paid order as a full refund before shipping, the way
+the platforms do), and the warehouse ships open orders through the hub, whatever their origin
+(carrier `SF Express`, a carrier every platform knows).
+
+Faults while the load runs, on every simulator (`/_sandbox/faults`, the same spec for all): 10 %
+HTTP 5xx and 2 % stalls past the hub's client timeout; throttling storms (each platform's rate-limit
+answer: HTTP 429 with Retry-After, or the marketplace gateway's ban or QPS error code inside HTTP
+200); 20 % duplicated and reordered webhooks, pushes and TMC messages (拼多多 and 京东 send no events,
+so they have none). A marketplace answers an injected 5xx the way it answers a platform failure:
+淘宝, 拼多多 and 京东 inside HTTP 200 with their gateway's error code (TOP 15 `isp.*`, 52103, 65), 抖店,
+快手 and 微信小店 with HTTP 503 and their error body. Beside them: SIGKILL of a random worker every
+`kill_every_s` (the supervisor restarts it); `serve` restarted; Redis killed and restarted empty
+once, FLUSHDB once; one Shopify simulator unreachable for `outage_s`; `pg_terminate_backend` on
+the hub's connections twice. Then the faults stop and the run waits for the hub to converge by
+itself (`converge_s`: until every invariant of `bench.chaos_checks` but the log check holds and
+nothing is pending), checks and prints each invariant.
 
 `retries` counts the requests the simulators answered with an injected failure (503, 504 after a
-stall, 429): each is one the hub had to repeat.
+stall, 429): each is one the hub had to repeat. They are read from what each simulator reports as
+`injected` (`/_sandbox/requests`), not from HTTP statuses: a marketplace gateway answers most of
+them with HTTP 200. `faults` has them by kind, and `faults_by_platform` by platform.
 """
 
 from __future__ import annotations
@@ -31,46 +49,49 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
+from bench.channels import MARKETPLACES, connect_account, populate, start_channels, wire_events
 from bench.chaos_checks import check_all, settled
 from bench.chaos_tools import CutProxy, RestartableRedis, kill_random_child, terminate_backends
 from bench.measure import loadavg
 from bench.rig import POSTGRES_ADMIN_URL, PostgresDatabase
-from bench.simproc import RemoteSimulator
+from bench.simproc import RemoteSimulator, placed_order_id
 from sandbox.catalogue import SeedSpec
 from sandbox.demo.world import wait_until_healthy
 from sandbox.runtime import free_port
 from store import tables
 from store.settings import load_settings
-from sync.catalog.importing import import_catalog, refresh_listings
-from sync.hub.accounts import add_account, get_account
 from sync.hub.context import Hub
 from sync.jobs import set_hub
 from sync.orders.effects import open_units
 from sync.orders.shipment_queue import enqueue_push
 from sync.orders.shipments import create_shipment
-from sync.service.processes import webhook_url
-from sync.service.workers import run_worker
 from sync.stock.change import stock_change
-from sync.stock.operations import import_stock
 
 NAME = "chaos"
+DEMO_CHANNELS = (("shop-a", "shopify"), ("shop-b", "shopify"), ("woo", "woocommerce"))
+CHANNELS = (*DEMO_CHANNELS, *MARKETPLACES)
+# CI's smoke run: one marketplace of each way of hearing of changes (a pulled queue, order polls,
+# console pushes), to stay within two minutes.
+SMOKE_CHANNELS = (*DEMO_CHANNELS, *(c for c in MARKETPLACES if c[0] in ("taobao", "jd", "douyin")))
+UNREACHABLE = "shop-b"  # the simulator cut off for `outage_s` (through its proxy)
+CARRIER = "SF Express"  # a carrier every platform knows (the marketplaces take only their own carriers' codes)
+STOCK = 100_000
 PARAMETERS: dict[str, dict[str, Any]] = {
     "full": {"skus": 60, "rate": 20.0, "duration_s": 180.0, "kill_every_s": 10.0, "outage_s": 30.0,
-             "storm_429s": 40, "converge_timeout_s": 240.0, "ship_share": 0.3},
+             "storm_429s": 40, "converge_timeout_s": 240.0, "ship_share": 0.3, "channels": CHANNELS},
     # `CHAOS_PROFILE=short python -m bench chaos`: a minute of load, for a look at convergence (CHAOS_KEEP).
     "short": {"skus": 30, "rate": 20.0, "duration_s": 60.0, "kill_every_s": 10.0, "outage_s": 15.0,
-              "storm_429s": 40, "converge_timeout_s": 120.0, "ship_share": 0.3},
+              "storm_429s": 40, "converge_timeout_s": 120.0, "ship_share": 0.3, "channels": CHANNELS},
     "smoke": {"skus": 12, "rate": 4.0, "duration_s": 30.0, "kill_every_s": 10.0, "outage_s": 6.0,
-              "storm_429s": 10, "converge_timeout_s": 75.0, "ship_share": 0.3},
+              "storm_429s": 10, "converge_timeout_s": 60.0, "ship_share": 0.3, "channels": SMOKE_CHANNELS},
 }
-CHANNELS = (("shop-a", "shopify"), ("shop-b", "shopify"), ("woo", "woocommerce"))
-STOCK = 100_000
 HUB_SETTINGS = {  # short timeouts and intervals so faults are felt and healed within the run
     "MARKETSYNC_HTTP__TIMEOUT_S": "2", "MARKETSYNC_HTTP__MAX_ATTEMPTS": "4", "MARKETSYNC_HTTP__MAX_BACKOFF_S": "2",
     "MARKETSYNC_SYNC__SWEEP_INTERVAL_S": "2", "MARKETSYNC_SYNC__ORDER_POLL_INTERVAL_S": "5",
@@ -112,9 +133,15 @@ class ChaosHub:
         self.processes[name] = process
         return process
 
+    @property
+    def serve_base(self) -> str:
+        """The webhook server's URL: the same across restarts (one port for the run), so registered
+        webhooks and console push URLs keep reaching it."""
+        return f"http://127.0.0.1:{self.serve_port}"
+
     def start_serve(self) -> None:
         process = self.spawn("serve", "serve", "--host", "127.0.0.1", "--port", str(self.serve_port))
-        wait_until_healthy(f"http://127.0.0.1:{self.serve_port}", process, timeout_s=60)
+        wait_until_healthy(self.serve_base, process, timeout_s=60)
 
     def stop(self, name: str, grace_s: float = 20.0) -> None:
         process = self.processes.pop(name, None)
@@ -136,38 +163,17 @@ class ChaosHub:
         self.postgres.drop()
 
 
-def connect(chaos: ChaosHub, name: str, simulator: RemoteSimulator, proxy: CutProxy | None) -> None:
-    """Shopify accounts reach their simulator through its proxy (the one that can be cut off);
-    WooCommerce directly: OAuth 1.0a over http signs the URL, port included."""
-    info = simulator.info
-    if simulator.platform == "shopify":
-        assert proxy is not None
-        add_account(chaos.hub, "shopify", name, {"shop": info["shop_domain"], "base_url": proxy.url},
-                    {"access_token": info["access_token"], "client_secret": info["client_secret"]}, actor="chaos")
-    else:
-        add_account(chaos.hub, "woocommerce", name, {"url": info["url"]},
-                    {"consumer_key": info["consumer_key"], "consumer_secret": info["consumer_secret"],
-                     "webhook_secret": info.get("webhook_secret", "chaos-whsec")}, actor="chaos")
-
-
-def prepare(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dict[str, CutProxy]) -> None:
-    """Accounts, catalogue from WooCommerce, listings on the others, stock from WooCommerce, webhooks."""
+def prepare(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dict[str, CutProxy]) -> dict[str, str]:
+    """Accounts (Shopify through its proxy, the one that can be cut off; WooCommerce directly: OAuth
+    1.0a over http signs the URL, port included; a marketplace as its simulator's `account_setup`
+    says), catalogue and stock from WooCommerce, listings on the others, and each account's events
+    wired as its connector declares; how, by account."""
     for name, simulator in channels.items():
-        connect(chaos, name, simulator, proxies.get(name))
-    import_catalog(chaos.hub, "woo", actor="chaos")
-    for name, _ in CHANNELS[:2]:
-        refresh_listings(chaos.hub, name, actor="chaos")
-    import_stock(chaos.hub, "woo")
-    run_worker(chaos.hub.redis, burst=True)
-    base = f"http://127.0.0.1:{chaos.serve_port}"
-    for name, platform in CHANNELS:
-        with chaos.hub.db.session() as session:
-            account = get_account(session, name)
-        connector = chaos.hub.connector(account)
-        try:
-            connector.register_webhooks(webhook_url(base, platform, name))
-        finally:
-            connector.close()
+        proxy = proxies.get(name)
+        connect_account(chaos.hub, simulator, name, actor="chaos", base_url=proxy.url if proxy else None,
+                        webhook_secret="chaos-whsec")
+    populate(chaos.hub, list(channels), actor="chaos")
+    return wire_events(chaos.hub, chaos.serve_base, channels)
 
 
 class Traffic:
@@ -176,30 +182,38 @@ class Traffic:
     def __init__(self, chaos: ChaosHub, channels: dict[str, RemoteSimulator], skus: list[str],
                  p: dict[str, Any], rng: random.Random) -> None:
         self.chaos, self.channels, self.skus, self.p, self.rng = chaos, channels, skus, p, rng
-        self.placed: list[tuple[str, int]] = []
+        self.placed: list[tuple[str, str]] = []
         self.counts: Counter[str] = Counter()
+        self.lock = threading.Lock()
 
     def buyers(self, stop_at: float) -> None:
+        """`rate` orders a second in all, round-robin over the channels, on a schedule (a few buyers at
+        once, so one slow answer does not hold up the next buyer)."""
         names = list(self.channels)
         interval, index = 1.0 / float(self.p["rate"]), 0
         next_at = time.monotonic()
-        while time.monotonic() < stop_at:
-            name = names[index % len(names)]
-            index += 1
-            order, status = self.channels[name].place_order(self.rng.choice(self.skus), self.rng.randint(1, 2))
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            while time.monotonic() < stop_at:
+                pool.submit(self._buy, names[index % len(names)], self.rng.choice(self.skus), self.rng.randint(1, 2))
+                index += 1
+                next_at += interval
+                time.sleep(max(next_at - time.monotonic(), 0))
+
+    def _buy(self, name: str, sku: str, quantity: int) -> None:
+        order, status = self.channels[name].place_order(sku, quantity)
+        with self.lock:
             if order is not None:
-                self.placed.append((name, int(order["id"])))
+                self.placed.append((name, placed_order_id(order)))
                 self.counts["orders"] += 1
             else:
                 self.counts[f"orders_refused_{status}"] += 1
-            next_at += interval
-            time.sleep(max(next_at - time.monotonic(), 0))
 
     def after_sales(self, stop_at: float) -> None:
         """Each second: a buyer cancels one recent order (5 % of orders), a merchant refunds one (3 %)."""
         while time.monotonic() < stop_at:
             time.sleep(1.0)
-            recent = self.placed[-50:]
+            with self.lock:
+                recent = self.placed[-50:]
             for action, share in (("cancel", 0.05), ("refund", 0.03)):
                 for _ in range(self._draws(share)):
                     if not recent:
@@ -207,9 +221,11 @@ class Traffic:
                     name, order_id = self.rng.choice(recent)
                     try:
                         self.channels[name].control("POST", f"orders/{order_id}/{action}", {"restock": True})
-                        self.counts[f"{action}s"] += 1
+                        outcome = f"{action}s"
                     except (RuntimeError, httpx.HTTPError):
-                        self.counts[f"{action}s_refused"] += 1  # already shipped, cancelled or refunded
+                        outcome = f"{action}s_refused"  # already shipped, cancelled or refunded
+                    with self.lock:
+                        self.counts[outcome] += 1
 
     def _draws(self, share: float) -> int:
         expected = float(self.p["rate"]) * share
@@ -245,7 +261,7 @@ class Traffic:
                 lines = session.scalars(select(tables.OrderLine).where(tables.OrderLine.order_id == order.id)).all()
                 if not any(open_units(line) > 0 and not line.held for line in lines):
                     continue
-                shipment, is_new = create_shipment(change, order, None, carrier="DHL",
+                shipment, is_new = create_shipment(change, order, None, carrier=CARRIER,
                                                    tracking=f"CHAOS{order.id:07d}", url=None, source="chaos")
                 if is_new:
                     created.append(shipment.id)
@@ -307,46 +323,54 @@ class Faults:
         self.chaos.redis.flushdb()
 
     def simulator_unreachable(self) -> None:
-        proxy = self.proxies["shop-b"]
+        proxy = self.proxies[UNREACHABLE]
         proxy.cut()
         threading.Timer(float(self.p["outage_s"]), proxy.restore).start()
 
 
-def injected_failures(channels: dict[str, RemoteSimulator]) -> int:
-    total = 0
+def injected(channels: dict[str, RemoteSimulator]) -> Counter[str]:
+    """The injected failures the simulators answered, by the fault's status (429, 503, 504 for a stall),
+    from what each reports under `injected`: a marketplace gateway answers most of them inside HTTP
+    200 with its own error body, so `by_status` cannot tell them from successes."""
+    counts: Counter[str] = Counter()
     for simulator in channels.values():
-        by_status = simulator.requests().get("by_status", {})
-        total += sum(int(n) for status, n in by_status.items() if status in ("429", "503", "504"))
-    return total
+        counts.update({status: int(n) for status, n in simulator.requests().get("injected", {}).items()})
+    return counts
 
 
-def converge(chaos: ChaosHub, channels: dict[str, RemoteSimulator], timeout_s: float) -> tuple[float | None, dict]:
-    """Seconds from the end of the faults until the hub is consistent and idle (None: not within timeout)."""
+def injected_failures(channels: dict[str, RemoteSimulator]) -> int:
+    return sum(injected(channels).values())
+
+
+def converge(chaos: ChaosHub, channels: dict[str, RemoteSimulator],
+             timeout_s: float) -> tuple[float | None, dict[str, Any]]:
+    """Seconds from the end of the faults until the hub is consistent and idle (None: not within
+    timeout), and what still stood in the way at the last look."""
     started = time.monotonic()
-    checks: dict[str, dict[str, Any]] = {}
+    waiting: dict[str, Any] = {}
     while time.monotonic() - started < timeout_s:
         try:
             checks = check_all(chaos.hub, channels, [])
-            consistent = all(checks[name]["ok"] for name in CONVERGED)
-            if consistent and settled(chaos.hub):
-                return round(time.monotonic() - started, 1), checks
-        except Exception:  # the hub's database or Redis may still be coming back
-            pass
+            waiting = {name: {k: v for k, v in checks[name].items() if k != "ok"}
+                       for name in CONVERGED if not checks[name]["ok"]}
+            if not settled(chaos.hub):
+                waiting["settled"] = False
+            if not waiting:
+                return round(time.monotonic() - started, 1), {}
+        except Exception as exc:  # the hub's database or Redis may still be coming back
+            waiting = {"error": repr(exc)[:300]}
         time.sleep(1.0)
-    return None, checks
+    return None, waiting
 
 
 def one_run(p: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     spec = SeedSpec(products=int(p["skus"]), variants=1, stock=STOCK, seed=15)
-    channels: dict[str, RemoteSimulator] = {}
+    channels = start_channels(spec, p["channels"])
     proxies: dict[str, CutProxy] = {}
     try:
-        for name, platform in CHANNELS:
-            options: dict[str, Any] = {"name": name, "plan": "standard"} if platform == "shopify" else {}
-            channels[name] = RemoteSimulator(platform, **options)
-            channels[name].seed(spec)
-            if platform == "shopify":
-                proxies[name] = CutProxy(int(channels[name].url.rsplit(":", 1)[1]))
+        for name, simulator in channels.items():
+            if simulator.platform == "shopify":
+                proxies[name] = CutProxy(int(simulator.url.rsplit(":", 1)[1]))
         with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
             chaos = ChaosHub(Path(tmp))
             try:
@@ -362,8 +386,9 @@ def one_run(p: dict[str, Any], rng: random.Random) -> dict[str, Any]:
 
 def run_with(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dict[str, CutProxy],
              p: dict[str, Any], rng: random.Random, spec: SeedSpec) -> dict[str, Any]:
+    setup_started = time.monotonic()
     chaos.start_serve()
-    prepare(chaos, channels, proxies)
+    wired = prepare(chaos, channels, proxies)
     chaos.spawn("scheduler", "scheduler")
     supervisor = chaos.spawn("workers", "worker", "--count", "3")
     time.sleep(3.0)
@@ -372,6 +397,7 @@ def run_with(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dic
         simulator.configure({**RANDOM_FAULTS, "seed": rng.randrange(10**6)})
     skus = [f"MS-{n:04d}-1" for n in range(1, spec.products + 1)]
     traffic, faults = Traffic(chaos, channels, skus, p, rng), Faults(chaos, channels, proxies, p, rng, supervisor)
+    setup_s = round(time.monotonic() - setup_started, 1)
     load_before = loadavg()
     started = time.monotonic()
     stop_at = started + float(p["duration_s"])
@@ -384,15 +410,15 @@ def run_with(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dic
         thread.join(timeout=float(p["duration_s"]) + 120)
     for simulator in channels.values():
         simulator.configure(CALM)
-    proxies["shop-b"].cut()  # the outage timer may still be pending: make sure the simulator is back
-    proxies["shop-b"].restore()
+    proxies[UNREACHABLE].cut()  # the outage timer may still be pending: make sure the simulator is back
+    proxies[UNREACHABLE].restore()
     retries = injected_failures(channels)
     keep = os.environ.get("CHAOS_KEEP")
     snapshots = {}
     if keep:
         snapshots = {"at_faults_end": _safe_state(chaos)}
         threading.Timer(30.0, lambda: snapshots.__setitem__("faults_end_plus_30s", _safe_state(chaos))).start()
-    converge_s, _ = converge(chaos, channels, float(p["converge_timeout_s"]))
+    converge_s, not_converged = converge(chaos, channels, float(p["converge_timeout_s"]))
     logs = [chaos.log(name) for name in ("serve", "scheduler", "workers")]
     checks = check_all(chaos.hub, channels, logs)
     if keep:  # the hub's logs and what it still holds, for a look at what happened
@@ -404,11 +430,12 @@ def run_with(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dic
                 (Path(keep) / log.name).write_bytes(log.read_bytes())
     fault_counts = dict(faults.counts)
     fault_counts.update(injected_by_kind(channels))
-    requests = {name: {k: v for k, v in simulator.requests().items() if k in ("total", "by_status")}
+    requests = {name: {k: v for k, v in simulator.requests().items() if k in ("total", "by_status", "injected")}
                 for name, simulator in channels.items()}
     return {"orders": traffic.counts["orders"], "traffic": dict(traffic.counts), "faults": fault_counts,
-            "requests": requests,
-            "retries": retries, "converge_s": converge_s, "checks": checks,
+            "requests": requests, "events_wired": wired, "faults_by_platform": injected_by_platform(channels),
+            "retries": retries, "converge_s": converge_s, "not_converged_at_timeout": not_converged,
+            "setup_s": setup_s, "checks": checks,
             "invariants": {name: bool(result["ok"]) for name, result in checks.items()},
             "loadavg_before": load_before, "loadavg_after": loadavg()}
 
@@ -500,21 +527,37 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+FAULT_KINDS = {"503": "http_5xx", "504": "stall_past_client_timeout", "429": "http_429"}
+
+
 def injected_by_kind(channels: dict[str, RemoteSimulator]) -> dict[str, int]:
     counts: Counter[str] = Counter()
-    for simulator in channels.values():
-        by_status = simulator.requests().get("by_status", {})
-        counts["http_5xx"] += int(by_status.get("503", 0))
-        counts["stall_past_client_timeout"] += int(by_status.get("504", 0))
-        counts["http_429"] += int(by_status.get("429", 0))
+    for status, n in injected(channels).items():
+        counts[FAULT_KINDS.get(status, f"http_{status}")] += n
     return dict(counts)
+
+
+def injected_by_platform(channels: dict[str, RemoteSimulator]) -> dict[str, dict[str, int]]:
+    """The injected failures of each platform's simulators, by kind."""
+    found: dict[str, Counter[str]] = {}
+    for simulator in channels.values():
+        counts = found.setdefault(simulator.platform, Counter())
+        for status, n in simulator.requests().get("injected", {}).items():
+            counts[FAULT_KINDS.get(status, f"http_{status}")] += int(n)
+    return {platform: dict(counts) for platform, counts in found.items()}
 
 
 def print_table(sample: dict[str, Any]) -> None:
     print(f"chaos: {sample['orders']} orders, {sum(sample['faults'].values())} faults injected, "
-          f"{sample['retries']} retries, converged in {sample['converge_s']} s", flush=True)
+          f"{sample['retries']} retries, converged in {sample['converge_s']} s (setup {sample['setup_s']} s)",
+          flush=True)
+    if sample["not_converged_at_timeout"]:
+        print(f"  not converged at the timeout: {json.dumps(sample['not_converged_at_timeout'])[:600]}", flush=True)
     for kind, count in sorted(sample["faults"].items()):
         print(f"  fault {kind:<34} {count}", flush=True)
+    for platform, kinds in sample.get("faults_by_platform", {}).items():
+        print(f"  injected on {platform:<28} " + ", ".join(f"{k}={v}" for k, v in sorted(kinds.items())), flush=True)
+    print("  events " + ", ".join(f"{name}={how}" for name, how in sample.get("events_wired", {}).items()), flush=True)
     for name, result in sample["checks"].items():
         detail = ", ".join(f"{k}={v}" for k, v in result.items() if k not in ("ok", "examples"))
         print(f"  {'PASS' if result['ok'] else 'FAIL'} {name:<26} {detail}", flush=True)
@@ -526,7 +569,7 @@ def run(size: str = "full") -> dict[str, Any]:
     sample = one_run(p, random.Random(15))
     print_table(sample)
     figures = {key: sample[key] for key in ("orders", "faults", "retries", "converge_s", "invariants")}
-    return {"parameters": {**p, "channels": [list(c) for c in CHANNELS], "random_faults": RANDOM_FAULTS,
+    return {"parameters": {**p, "channels": [list(c) for c in p["channels"]], "random_faults": RANDOM_FAULTS,
                            "hub_settings": HUB_SETTINGS, "workers": 3, "database": "postgresql",
                            "redis": "redis-server on a free loopback port"},
             "figures": figures, "samples": [sample]}

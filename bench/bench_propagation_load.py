@@ -34,16 +34,15 @@ from typing import Any
 from rq.registry import StartedJobRegistry
 from sqlalchemy import func, select
 
+from bench.channels import MARKETPLACES, Channels, populate, wire_events
+from bench.channels import start_channels as shared_start_channels
 from bench.loadgen import Sent, minimum_writes, order_latencies, steady_orders
 from bench.measure import Meter, loadavg, percentiles, total_cpu
 from bench.rig import HubRig
 from bench.simproc import API_SOURCES, RemoteSimulator
 from sandbox.catalogue import SeedSpec
 from store import tables
-from sync.catalog.importing import import_catalog, refresh_listings
 from sync.hub.queues import REALTIME_QUEUES, all_queues
-from sync.service.workers import run_worker
-from sync.stock.operations import import_stock
 
 NAME = "propagation_load"
 PARAMETERS: dict[str, dict[str, Any]] = {
@@ -55,9 +54,6 @@ PARAMETERS: dict[str, dict[str, Any]] = {
               "marketplace_configs": [("sqlite", "embedded", 1)], "marketplace_skus": 4},
 }
 CHANNELS = (("shop-a", "shopify"), ("shop-b", "shopify"), ("woo", "woocommerce"))
-# The same run with the six marketplaces beside them: nine channels, each sale written to eight.
-MARKETPLACES = (("taobao", "taobao"), ("pdd", "pinduoduo"), ("jd", "jd"), ("douyin", "douyin"),
-                ("kuaishou", "kuaishou"), ("wechat", "wechat"))
 BATCH = {"shopify": 250, "woocommerce": 100}  # SKUs one stock write call can carry
 # How each marketplace simulator names its stock-writing methods in its request counts.
 MARKETPLACE_STOCK_WRITES = {"taobao": "quantity.update", "pinduoduo": "quantity.update", "jd": "stock.write",
@@ -65,17 +61,8 @@ MARKETPLACE_STOCK_WRITES = {"taobao": "quantity.update", "pinduoduo": "quantity.
 STOCK = 100_000  # enough that no order is refused
 
 
-Channels = tuple[tuple[str, str], ...]
-
-
 def start_channels(skus: int, channels: Channels) -> dict[str, RemoteSimulator]:
-    spec = SeedSpec(products=skus, variants=1, stock=STOCK, seed=16)
-    started: dict[str, RemoteSimulator] = {}
-    for name, platform in channels:
-        options: dict[str, Any] = {"name": name, "plan": "standard"} if platform == "shopify" else {}
-        started[name] = RemoteSimulator(platform, **options)
-        started[name].seed(spec)
-    return started
+    return shared_start_channels(SeedSpec(products=skus, variants=1, stock=STOCK, seed=16), channels)
 
 
 def prepare(rig: HubRig, channels: dict[str, RemoteSimulator]) -> None:
@@ -83,12 +70,7 @@ def prepare(rig: HubRig, channels: dict[str, RemoteSimulator]) -> None:
     this process: setup is not what is measured)."""
     for name, simulator in channels.items():
         rig.connect(simulator, name)
-    import_catalog(rig.hub, "woo", actor="bench")
-    for name in channels:
-        if name != "woo":
-            refresh_listings(rig.hub, name, actor="bench")
-    import_stock(rig.hub, "woo")
-    run_worker(rig.hub.redis, burst=True)
+    populate(rig.hub, list(channels), actor="bench")
 
 
 def hub_busy(rig: HubRig) -> bool:
@@ -156,34 +138,6 @@ def by_origin(sent: list[Sent], logs: dict[str, list[dict[str, Any]]]) -> dict[s
     return spread
 
 
-def wire_events(rig: HubRig, channels: dict[str, RemoteSimulator]) -> dict[str, str]:
-    """Each account's events as its connector declares them (registered webhooks, the platform's
-    pushes pointed at the webhook server, or a pulled queue the scheduler drains); how, by account."""
-    from connectors.base import Capability
-    from sync.hub.accounts import get_account
-    from sync.service.processes import webhook_url
-
-    assert rig.webhook_base is not None, "start the webhook server first"
-    wired = {}
-    for name, simulator in channels.items():
-        with rig.hub.db.session() as session:
-            account = get_account(session, name)
-        connector = rig.hub.connector(account)
-        try:
-            url = webhook_url(rig.webhook_base, account.platform, name)
-            if connector.can(Capability.REGISTER_WEBHOOKS):
-                connector.register_webhooks(url)
-                wired[name] = "webhooks"
-            elif connector.can(Capability.WEBHOOKS):
-                simulator.set_push_url(url)
-                wired[name] = "pushes"
-            else:
-                wired[name] = "pulled" if connector.can(Capability.PULL_EVENTS) else "polled"
-        finally:
-            connector.close()
-    return wired
-
-
 def one_run(database: str, redis: str, workers: int, p: dict[str, Any], rng: random.Random,
             channel_list: Channels = CHANNELS, sku_count: int | None = None) -> dict[str, Any]:
     sku_count = sku_count or int(p["skus"])
@@ -201,7 +155,8 @@ def one_run(database: str, redis: str, workers: int, p: dict[str, Any], rng: ran
                 meter.add(f"hub:worker{n}", process.pid)
             for name, simulator in channels.items():
                 meter.add(f"sim:{name}", simulator.pid)
-            wired = wire_events(rig, channels)
+            assert rig.webhook_base is not None
+            wired = wire_events(rig.hub, rig.webhook_base, channels)
             time.sleep(2.0)  # workers up
             for simulator in channels.values():
                 simulator.reset_counters()

@@ -1,6 +1,10 @@
 """The chaos run's invariants, each read from the channels' own state (the simulators) and the hub's
 database, never assumed.
 
+Each channel is read through its simulator: Shopify's and WooCommerce's state, and for every other
+platform (the marketplaces) the simulator interface's reads on its control plane (`GET orders`,
+`GET shipments`, `POST available`).
+
 - orders_once: every order a channel accepted is in the hub exactly once (and none the channels
   do not have);
 - quantities_published: every mapped listing's live channel quantity equals the hub's published
@@ -16,6 +20,8 @@ database, never assumed.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +38,36 @@ from sync.hub.queues import all_queues
 INTERNAL_JOB_ERRORS = ("Failed to retrieve status", "Moved to FailedJobRegistry")
 
 
-def channel_quantity(platform: str, state: dict[str, Any], sku: str) -> int | None:
-    """What a buyer sees for `sku` right now (the first location's available on Shopify)."""
+@dataclass
+class ChannelView:
+    """What a channel holds, read from its simulator: its orders' ids, how many times each tracking
+    number is on it, and what a buyer can buy of each SKU asked for."""
+
+    orders: set[str]
+    trackings: Counter[str]
+    quantities: dict[str, int | None]
+
+
+def read_channel(simulator: RemoteSimulator, skus: Iterable[str]) -> ChannelView:
+    """Shopify and WooCommerce from their state (the first location's available on Shopify); any
+    other simulator through the interface's reads on its control plane (orders, shipments, available)."""
+    if simulator.platform in ("shopify", "woocommerce"):
+        state = simulator.state()
+        trackings: Counter[str] = Counter()
+        for fulfilment in state.get("fulfillments", []):
+            trackings.update(fulfilment.get("tracking_numbers") or [])
+        for order in state["orders"]:
+            trackings.update(str(t) for t in order.get("trackings") or [])
+        return ChannelView({str(order["id"]) for order in state["orders"]}, trackings,
+                           {sku: _state_quantity(simulator.platform, state, sku) for sku in skus})
+    shipments = simulator.control("GET", "shipments")["shipments"]
+    available = simulator.control("POST", "available", {"skus": sorted(set(skus))})["available"]
+    return ChannelView({str(order_id) for order_id in simulator.control("GET", "orders")["orders"]},
+                       Counter(str(s["tracking_number"]) for s in shipments),
+                       {sku: None if n is None else int(n) for sku, n in available.items()})
+
+
+def _state_quantity(platform: str, state: dict[str, Any], sku: str) -> int | None:
     if platform == "woocommerce":
         value = state["stock"].get(sku)
         return None if value is None else int(value)
@@ -43,12 +77,12 @@ def channel_quantity(platform: str, state: dict[str, Any], sku: str) -> int | No
     return None
 
 
-def orders_once(hub: Hub, states: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def orders_once(hub: Hub, views: dict[str, ChannelView]) -> dict[str, Any]:
     with hub.db.session() as session:
         rows = session.execute(select(tables.Account.name, tables.Order.external_id)
                                .join(tables.Account, tables.Account.id == tables.Order.account_id)).all()
     held = Counter((name, external.rsplit("/", 1)[-1]) for name, external in rows)
-    expected = {(name, str(order["id"])) for name, state in states.items() for order in state["orders"]}
+    expected = {(name, order_id) for name, view in views.items() for order_id in view.orders}
     missing = expected - set(held)
     unexpected = set(held) - expected
     duplicates = sum(count - 1 for count in held.values() if count > 1)
@@ -57,20 +91,28 @@ def orders_once(hub: Hub, states: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "examples": sorted(f"{a}:{o}" for a, o in missing)[:5]}
 
 
-def quantities_published(hub: Hub, platforms: dict[str, str], states: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def mapped_listings(hub: Hub) -> list[tuple[str, str | None, int | None, int | None, bool]]:
+    """(account, channel SKU, desired, acknowledged, pending) of every mapped listing."""
+    query = (select(tables.Account.name, tables.Listing.channel_sku, tables.Listing.desired_quantity,
+                    tables.Listing.acknowledged_quantity, tables.Listing.push_pending)
+             .join(tables.Account, tables.Account.id == tables.Listing.account_id)
+             .where(tables.Listing.variant_id.is_not(None), tables.Listing.status != "deleted"))
     with hub.db.session() as session:
-        rows = session.execute(
-            select(tables.Account.name, tables.Listing.channel_sku, tables.Listing.desired_quantity,
-                   tables.Listing.acknowledged_quantity, tables.Listing.push_pending)
-            .join(tables.Account, tables.Account.id == tables.Listing.account_id)
-            .where(tables.Listing.variant_id.is_not(None), tables.Listing.status != "deleted")).all()
+        return [(account, sku, desired, acknowledged, bool(pending))
+                for account, sku, desired, acknowledged, pending in session.execute(query)]
+
+
+def quantities_published(rows: list[tuple[str, str | None, int | None, int | None, bool]],
+                         views: dict[str, ChannelView]) -> dict[str, Any]:
     mismatches = []
     for account, sku, desired, acknowledged, pending in rows:
-        live = channel_quantity(platforms[account], states[account], sku) if sku else None
+        live = views[account].quantities.get(sku) if sku else None
         if live != desired or acknowledged != desired or pending:
             mismatches.append({"account": account, "sku": sku, "hub": desired, "acknowledged": acknowledged,
                                "channel": live})
+    by_account = Counter(str(m["account"]) for m in mismatches)
     return {"ok": bool(rows) and not mismatches, "listings": len(rows), "mismatches": len(mismatches),
+            "accounts": len({account for account, *_ in rows}), "mismatches_by_account": dict(by_account),
             "examples": mismatches[:5]}
 
 
@@ -88,28 +130,22 @@ def ledger_replays(hub: Hub) -> dict[str, Any]:
     return {"ok": not wrong, "levels": len(levels), "wrong": len(wrong)}
 
 
-def shipments_once(hub: Hub, states: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def shipments_once(hub: Hub, views: dict[str, ChannelView]) -> dict[str, Any]:
     with hub.db.session() as session:
         rows = session.execute(select(tables.Account.name, tables.Shipment.tracking_number,
                                       tables.Shipment.push_status)
                                .join(tables.Order, tables.Order.id == tables.Shipment.order_id)
                                .join(tables.Account, tables.Account.id == tables.Order.account_id)
                                .where(tables.Shipment.push_status != "channel")).all()
-    seen: dict[str, Counter[str]] = {}
-    for name, state in states.items():
-        counts: Counter[str] = Counter()
-        for fulfilment in state.get("fulfillments", []):
-            counts.update(fulfilment.get("tracking_numbers") or [])
-        for order in state["orders"]:
-            counts.update(str(t) for t in order.get("trackings") or [])
-        seen[name] = counts
     statuses = Counter(status for _, _, status in rows)
     pushed = [(account, tracking) for account, tracking, status in rows if status == "pushed"]
+    seen = {name: view.trackings for name, view in views.items()}
     missing = sum(1 for account, tracking in pushed if seen[account][tracking] == 0)
     twice = sum(seen[account][tracking] - 1 for account, tracking in pushed if seen[account][tracking] > 1)
     unfinished = statuses.get("pending", 0) + statuses.get("failed", 0)
     return {"ok": not missing and not twice and not unfinished, "shipments": len(rows),
-            "by_status": dict(statuses), "missing_on_channel": missing, "duplicates": twice}
+            "by_status": dict(statuses), "pushed_by_account": dict(Counter(account for account, _ in pushed)),
+            "missing_on_channel": missing, "duplicates": twice}
 
 
 def failures_explained(hub: Hub) -> dict[str, Any]:
@@ -169,13 +205,17 @@ def settled(hub: Hub) -> bool:
 
 
 def check_all(hub: Hub, channels: dict[str, RemoteSimulator], logs: list[Path]) -> dict[str, dict[str, Any]]:
-    states = {name: simulator.state() for name, simulator in channels.items()}
-    platforms = {name: simulator.platform for name, simulator in channels.items()}
+    listings = mapped_listings(hub)
+    skus: dict[str, set[str]] = {name: set() for name in channels}
+    for account, sku, *_ in listings:
+        if sku:
+            skus[account].add(sku)
+    views = {name: read_channel(simulator, skus[name]) for name, simulator in channels.items()}
     return {
-        "orders_once": orders_once(hub, states),
-        "quantities_published": quantities_published(hub, platforms, states),
+        "orders_once": orders_once(hub, views),
+        "quantities_published": quantities_published(listings, views),
         "ledger_replays": ledger_replays(hub),
-        "shipments_once": shipments_once(hub, states),
+        "shipments_once": shipments_once(hub, views),
         "failures_explained": failures_explained(hub),
         "no_unhandled_exception": no_unhandled_exception(logs),
     }

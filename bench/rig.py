@@ -19,12 +19,12 @@ from typing import Any
 import redis as redis_lib
 from sqlalchemy import create_engine, text
 
+from bench.channels import connect_account
 from bench.measure import CommandResult, run_command
 from bench.simproc import RemoteSimulator
 from sandbox.demo.world import wait_until_healthy
 from sandbox.runtime import free_port
 from store.settings import load_settings
-from sync.hub.accounts import add_account
 from sync.hub.context import Hub
 from sync.hub.queues import worker_lanes
 from sync.jobs import set_hub
@@ -107,18 +107,7 @@ class HubRig:
 
     # ---- accounts --------------------------------------------------------------------------
     def connect(self, simulator: RemoteSimulator, name: str, *, webhook_secret: str = "bench-whsec") -> None:
-        info = simulator.info
-        if simulator.platform == "shopify":
-            add_account(self.hub, "shopify", name, {"shop": info["shop_domain"], "base_url": info["url"]},
-                        {"access_token": info["access_token"], "client_secret": info["client_secret"]},
-                        actor="bench")
-        elif simulator.platform == "woocommerce":
-            add_account(self.hub, "woocommerce", name, {"url": info["url"]},
-                        {"consumer_key": info["consumer_key"], "consumer_secret": info["consumer_secret"],
-                         "webhook_secret": webhook_secret}, actor="bench")
-        else:  # any other simulator says how an account connects to it
-            setup = info["account_setup"]
-            add_account(self.hub, setup["platform"], name, setup["options"], setup["secrets"], actor="bench")
+        connect_account(self.hub, simulator, name, actor="bench", webhook_secret=webhook_secret)
 
     # ---- the hub's processes -----------------------------------------------------------------
     def cli(self, *args: str, timeout_s: float = 3600.0) -> CommandResult:

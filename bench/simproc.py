@@ -105,6 +105,12 @@ class RemoteSimulator:
         self.stop()
 
 
+def placed_order_id(order: dict[str, Any]) -> str:
+    """The id of an order `place_order` answered: the platform's order JSON's `id` (Shopify,
+    WooCommerce) or the `order_id` the other simulators' control planes answer with."""
+    return str(order["order_id"] if "order_id" in order else order["id"])
+
+
 def hub_writes(writes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The stock writes that came through the platform's API (the hub's or a contender's)."""
     return [w for w in writes if w.get("source") in API_SOURCES and w.get("sku")]

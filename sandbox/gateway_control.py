@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.catalogue import SeedSpec
-from sandbox.interface import OutOfStock, SimulatorError
+from sandbox.interface import OutOfStock, SimulatorError, available_json, shipments_json
 
 Body = dict[str, Any]
 Params = dict[str, str]
@@ -87,6 +87,9 @@ def common_routes(touch: Handler, *own: Route) -> list[Route]:
         route("/_sandbox/faults", lambda s, b, p: s.configure(b), ["POST"]),
         route("/_sandbox/clock", lambda s, b, p: s.set_clock(float(b["factor"])), ["POST"]),
         route("/_sandbox/state", lambda s, b, p: s.state(), ["GET"]),
+        route("/_sandbox/orders", lambda s, b, p: {"orders": s.order_ids()}, ["GET"]),
+        route("/_sandbox/shipments", lambda s, b, p: shipments_json(s), ["GET"]),
+        route("/_sandbox/available", lambda s, b, p: available_json(s, list(b["skus"])), ["POST"]),
         route("/_sandbox/writes", lambda s, b, p: {"writes": s.writes.entries()}, ["GET"]),
         route("/_sandbox/requests", lambda s, b, p: s.request_counts(), ["GET"]),
         route("/_sandbox/reset-counters", _reset, ["POST"]),

@@ -168,6 +168,17 @@ class Simulator(Protocol):
     def reset_counters(self) -> None: ...
 
 
+def shipments_json(simulator: Simulator) -> dict[str, Any]:
+    """`shipments()` as a control plane answers it (`GET /_sandbox/shipments`)."""
+    return {"shipments": [{"order_id": s.order_id, "tracking_number": s.tracking_number, "carrier": s.carrier,
+                           "lines": [list(line) for line in s.lines]} for s in simulator.shipments()]}
+
+
+def available_json(simulator: Simulator, skus: Sequence[str]) -> dict[str, Any]:
+    """`available(sku)` of each of `skus` (`POST /_sandbox/available` with `{"skus": [...]}`)."""
+    return {"available": {str(sku): simulator.available(str(sku)) for sku in skus}}
+
+
 def installed_simulators() -> dict[str, Any]:
     """Registered simulators by platform name (entry points; not yet imported)."""
     return {ep.name: ep for ep in entry_points(group=SIMULATOR_ENTRY_POINT_GROUP)}

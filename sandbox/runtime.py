@@ -146,27 +146,35 @@ class WriteLog:
 
 
 class RequestCounter:
-    """API requests seen, by a short route label, and how each was answered."""
+    """API requests seen, by a short route label, and how each was answered; `injected` counts the
+    answers that were an injected fault, by the fault's status (429, 503, 504 for a stall), whatever
+    the answer looked like: a platform that answers errors inside HTTP 200 shows them under 200 in
+    `by_status`."""
 
     def __init__(self) -> None:
         self.by_route: Counter[str] = Counter()
         self.by_status: Counter[int] = Counter()
+        self.injected: Counter[int] = Counter()
         self._lock = threading.Lock()
 
-    def count(self, route: str, status: int) -> None:
+    def count(self, route: str, status: int, *, injected: int | None = None) -> None:
         with self._lock:
             self.by_route[route] += 1
             self.by_status[status] += 1
+            if injected is not None:
+                self.injected[injected] += 1
 
     def reset(self) -> None:
         with self._lock:
             self.by_route.clear()
             self.by_status.clear()
+            self.injected.clear()
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
             return {"total": sum(self.by_route.values()), "by_route": dict(self.by_route),
-                    "by_status": {str(k): v for k, v in self.by_status.items()}}
+                    "by_status": {str(k): v for k, v in self.by_status.items()},
+                    "injected": {str(k): v for k, v in self.injected.items()}}
 
 
 ErrorResponder = Callable[[Request, Fault], Response]
@@ -193,7 +201,7 @@ class FaultMiddleware(BaseHTTPMiddleware):
             response = self.error(request, fault) if fault else await call_next(request)
         except ClientDisconnect:  # the client gave up mid-body (its timeout): nobody reads an answer, no traceback
             response = Response(status_code=499)
-        self.counter.count(self.label(request), response.status_code)
+        self.counter.count(self.label(request), response.status_code, injected=fault.status if fault else None)
         return response
 
 

@@ -89,6 +89,11 @@ class JdSimulator(Served):
     def available(self, sku: str) -> int | None:
         return self.shop.store.available(sku)
 
+    def order_ids(self) -> list[str]:
+        """Every order the shop holds (orderId), for exactly-once checks."""
+        with self.shop.store.lock:
+            return [str(order_id) for order_id in self.shop.store.orders]
+
     def shipments(self, order_id: str | None = None) -> list[ChannelShipment]:
         with self.shop.store.lock:
             return [ChannelShipment(s.order_id, s.waybill, str(s.logistics_id), s.lines)

@@ -93,6 +93,11 @@ class PddSimulator(Served):
     def available(self, sku: str) -> int | None:
         return self.shop.store.sellable(sku)
 
+    def order_ids(self) -> list[str]:
+        """Every order the mall holds (order_sn), for exactly-once checks."""
+        with self.shop.store.lock:
+            return [str(order_sn) for order_sn in self.shop.store.orders]
+
     def shipments(self, order_id: str | None = None) -> list[ChannelShipment]:
         with self.shop.store.lock:
             return [ChannelShipment(s.order_sn, s.tracking_number, str(s.logistics_id), s.lines)

@@ -1,7 +1,8 @@
 """The `/_sandbox/` control plane of the pushed-event simulators (JSON, no authentication).
 
 The same routes as the other simulators — seed, orders and their cancel/refund, merchant stock,
-faults, clock, state, writes, requests, reset-counters — plus what these platforms need: ship
+faults, clock, state, writes, requests, reset-counters, and the shop's orders, shipments and
+available stock read through the simulator interface — plus what these platforms need: ship
 (the seller ships in the back office, partly if asked), complete (the buyer confirms receipt),
 reserve (stock held for a live-stream activity), push-url (the console setting) and flush.
 """
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.catalogue import SeedSpec
-from sandbox.interface import OutOfStock, SimulatorError
+from sandbox.interface import OutOfStock, SimulatorError, available_json, shipments_json
 from sandbox.pushshop.shop import UnknownOrder, UnknownSku
 
 if TYPE_CHECKING:
@@ -147,11 +148,14 @@ def routes() -> list[Route]:
         ("/_sandbox/push-url", _push_url, 200),
         ("/_sandbox/flush", _flush, 200),
         ("/_sandbox/reset-counters", _reset, 200),
+        ("/_sandbox/available", lambda sim, data, _: available_json(sim, list(data["skus"])), 200),
     ]
     get = [
         ("/_sandbox/state", lambda sim: sim.state()),
         ("/_sandbox/writes", lambda sim: sim.writes.entries()),
         ("/_sandbox/requests", lambda sim: sim.request_counts()),
+        ("/_sandbox/orders", lambda sim: {"orders": sim.order_ids()}),
+        ("/_sandbox/shipments", shipments_json),
         ("/_sandbox/info", lambda sim: sim.info()),
     ]
     return [*(Route(path, _endpoint(handler, status), methods=["POST"]) for path, handler, status in post),

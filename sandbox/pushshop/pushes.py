@@ -4,7 +4,9 @@ A push is accepted only when the receiver answers within the platform's timeout 
 platform expects (`accepted(response)`); otherwise it is tried again after the next delay of
 `retry_delays` (simulated seconds, so a fast clock compresses WeChat's 3.6-hour schedule), and
 given up after the last one. `loss_rate` drops a push before it is ever sent and
-`duplicate_rate` sends it twice: these platforms promise at-least-once and warn of both.
+`duplicate_rate` sends it twice: these platforms promise at-least-once and warn of both; a push made
+with `reorder` waits a random moment of up to `REORDER_WINDOW_S` first, so later pushes overtake it
+(they promise no order either).
 `prepare` builds the request at each attempt, because some platforms sign every attempt anew.
 """
 
@@ -20,6 +22,8 @@ from typing import Any
 import httpx
 
 from sandbox.runtime import Clock
+
+REORDER_WINDOW_S = 1.0  # simulated seconds a reordered push may be held back
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,9 @@ class PushQueue:
             thread.start()
 
     def push(self, message_ids: Sequence[str], prepare: Callable[[], PreparedPush], *,
-             duplicate_rate: float | None = None) -> None:
-        """Queue one push (lost or doubled as the fault rates say; `duplicate_rate` overrides the queue's)."""
+             duplicate_rate: float | None = None, reorder: bool = False) -> None:
+        """Queue one push (lost or doubled as the fault rates say; `duplicate_rate` overrides the queue's;
+        `reorder` holds it back a random moment, so pushes made after it may arrive first)."""
         with self._cond:
             if self.rng.random() < self.loss_rate:
                 self.lost.append(tuple(message_ids))
@@ -72,7 +77,8 @@ class PushQueue:
             doubled = self.duplicate_rate if duplicate_rate is None else duplicate_rate
             copies = 2 if self.rng.random() < doubled else 1
             for copy in range(1, copies + 1):
-                self._pending.append(PushDelivery(tuple(message_ids), prepare, self.clock.monotonic(), copy=copy))
+                due = self.clock.monotonic() + (self.rng.uniform(0, REORDER_WINDOW_S) if reorder else 0.0)
+                self._pending.append(PushDelivery(tuple(message_ids), prepare, due, copy=copy))
             self._cond.notify_all()
 
     def flush(self, timeout: float = 10.0) -> None:

@@ -151,6 +151,11 @@ class PushShopSimulator:
         found = self.shop.by_code.get(sku)
         return None if found is None else found.stock
 
+    def order_ids(self) -> list[str]:
+        """Every order the shop holds, for exactly-once checks."""
+        with self.shop.lock:
+            return [str(order_id) for order_id in self.shop.orders]
+
     def shipments(self, order_id: str | None = None) -> list[ChannelShipment]:
         with self.shop.lock:
             orders = [self.shop.order(order_id)] if order_id is not None else list(self.shop.orders.values())
@@ -203,7 +208,8 @@ class PushShopSimulator:
             return
         doubled = max(self.pushes.duplicate_rate, self.faults.duplicate_webhooks)  # either fault setting
         for message_ids, payload in self.pushes_for(events):
-            self.pushes.push(message_ids, PushBuilder(self, payload), duplicate_rate=doubled)
+            self.pushes.push(message_ids, PushBuilder(self, payload), duplicate_rate=doubled,
+                             reorder=self.faults.reorder_webhooks)
 
     def state(self) -> dict[str, Any]:
         """Everything a test wants to assert on, JSON-safe."""

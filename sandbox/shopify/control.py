@@ -104,8 +104,7 @@ def requests_summary(shop: ShopRuntime) -> dict[str, Any]:
 
 def reset_counters(shop: ShopRuntime) -> dict[str, Any]:
     """Forget request counts, THROTTLED counts and the write log."""
-    shop.requests.by_route.clear()
-    shop.requests.by_status.clear()
+    shop.requests.reset()
     shop.throttled.clear()
     shop.throttled_operations.clear()
     shop.operations.clear()

@@ -96,6 +96,11 @@ class TaobaoSimulator(Served):
     def available(self, sku: str) -> int | None:
         return self.shop.store.available(sku)
 
+    def order_ids(self) -> list[str]:
+        """Every trade the shop holds (tids), for exactly-once checks."""
+        with self.shop.store.lock:
+            return [str(tid) for tid in self.shop.store.trades]
+
     def shipments(self, order_id: str | None = None) -> list[ChannelShipment]:
         with self.shop.store.lock:
             return [ChannelShipment(str(s.tid), s.out_sid, s.company_code, s.lines)
@@ -113,6 +118,8 @@ class TaobaoSimulator(Served):
         self.faults.configure(spec)
         if "duplicate_webhooks" in spec:
             self.shop.tmc.duplicate_rate = float(spec["duplicate_webhooks"])
+        if "reorder_webhooks" in spec:
+            self.shop.tmc.reorder = bool(spec["reorder_webhooks"])
         limits, settings, tmc = self.shop.limits, self.shop.settings, self.shop.tmc
         for key, value in own.items():
             if key in ("api_calls", "app_calls"):
@@ -137,7 +144,8 @@ class TaobaoSimulator(Served):
                 "increment_window_seconds": s.increment_window_seconds,
                 "refund_window_seconds": s.refund_window_seconds, "window_end_inclusive": s.window_end_inclusive,
                 "timestamp_skew_seconds": s.timestamp_skew_seconds, "tmc_redelivery_seconds": tmc.redelivery_seconds,
-                "tmc_require_permit": tmc.require_permit, "tmc_duplicate_rate": tmc.duplicate_rate}
+                "tmc_require_permit": tmc.require_permit, "tmc_duplicate_rate": tmc.duplicate_rate,
+                "tmc_reorder": tmc.reorder}
 
     def request_counts(self) -> dict[str, Any]:
         return {**self.requests.as_dict(), "by_method": dict(self.shop.calls),

@@ -3,7 +3,8 @@
 A message becomes consumable once published for a permitted user. Consuming hands it out and
 starts its redelivery timer; a message not confirmed within `redelivery_seconds` (simulated
 time) is handed out again, with the same id, until it is confirmed. `duplicate_rate` makes a
-consumed message immediately consumable once more (the duplicates at-least-once queues send).
+consumed message immediately consumable once more (the duplicates at-least-once queues send);
+`reorder` hands each batch out newest first (TMC promises no order).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class MessageQueue:
     app_key: str
     redelivery_seconds: float = 30.0
     duplicate_rate: float = 0.0
+    reorder: bool = False
     require_permit: bool = True
     permitted: set[int] = field(default_factory=set)
     messages: dict[int, Message] = field(default_factory=dict)
@@ -84,7 +86,7 @@ class MessageQueue:
                     message.handed_out_at = moment
                     message.extra_copy = self.rng.random() < self.duplicate_rate
                 message.deliveries += 1
-            return batch
+            return batch[::-1] if self.reorder else batch
 
     def confirm(self, ids: list[int]) -> None:
         with self._lock:

@@ -228,8 +228,7 @@ async def requests(request: Request) -> Response:
 
 async def reset_counters(request: Request) -> Response:
     controller = _controller(request)
-    controller.requests.by_route.clear()
-    controller.requests.by_status.clear()
+    controller.requests.reset()
     controller.writes.clear()
     return JSONResponse({"ok": True})
 
