@@ -19,17 +19,20 @@ the platforms do), and the warehouse ships open orders through the hub, whatever
 (carrier `SF Express`, a carrier every platform knows).
 
 Faults while the load runs, on every simulator (`/_sandbox/faults`, the same spec for all): 10 %
-HTTP 5xx and 2 % stalls past the hub's client timeout; throttling storms (each platform's rate-limit
-answer: HTTP 429 with Retry-After, or the marketplace gateway's ban or QPS error code inside HTTP
-200); 20 % duplicated and reordered webhooks, pushes and TMC messages (拼多多 and 京东 send no events,
+HTTP 5xx and 2 % stalls past the hub's client timeout; throttling storms of `storm_s` seconds
+(every request answered with the platform's rate-limit answer: HTTP 429 with Retry-After, or the
+marketplace gateway's ban or QPS error code inside HTTP 200). A storm is timed, not a count of
+refusals: a client that waits 5 s after each 微信小店 "retry next minute" took a storm of 40
+refusals for 200 s, and its event jobs, waiting on the paused budget, held every worker. Also
+20 % duplicated and reordered webhooks, pushes and TMC messages (拼多多 and 京东 send no events,
 so they have none). A marketplace answers an injected 5xx the way it answers a platform failure:
-淘宝, 拼多多 and 京东 inside HTTP 200 with their gateway's error code (TOP 15 `isp.*`, 52103, 65), 抖店,
-快手 and 微信小店 with HTTP 503 and their error body. Beside them: SIGKILL of a random worker every
-`kill_every_s` (the supervisor restarts it); `serve` restarted; Redis killed and restarted empty
-once, FLUSHDB once; one Shopify simulator unreachable for `outage_s`; `pg_terminate_backend` on
-the hub's connections twice. Then the faults stop and the run waits for the hub to converge by
-itself (`converge_s`: until every invariant of `bench.chaos_checks` but the log check holds and
-nothing is pending), checks and prints each invariant.
+淘宝, 拼多多 and 京东 inside HTTP 200 with their gateway's error code (TOP 15 `isp.*`, 52103,
+65), 抖店, 快手 and 微信小店 with HTTP 503 and their error body. Beside them: SIGKILL of a random
+worker every `kill_every_s` (the supervisor restarts it); `serve` restarted; Redis killed and
+restarted empty once, FLUSHDB once; one Shopify simulator unreachable for `outage_s`;
+`pg_terminate_backend` on the hub's connections twice. Then the faults stop and the run waits
+for the hub to converge by itself (`converge_s`: until every invariant of `bench.chaos_checks`
+but the log check holds and nothing is pending), checks and prints each invariant.
 
 `retries` counts the requests the simulators answered with an injected failure (503, 504 after a
 stall, 429): each is one the hub had to repeat. They are read from what each simulator reports as
@@ -85,12 +88,12 @@ CARRIER = "SF Express"  # a carrier every platform knows (the marketplaces take 
 STOCK = 100_000
 PARAMETERS: dict[str, dict[str, Any]] = {
     "full": {"skus": 60, "rate": 20.0, "duration_s": 180.0, "kill_every_s": 10.0, "outage_s": 30.0,
-             "storm_429s": 40, "converge_timeout_s": 240.0, "ship_share": 0.3, "channels": CHANNELS},
+             "storm_s": 15.0, "converge_timeout_s": 240.0, "ship_share": 0.3, "channels": CHANNELS},
     # `CHAOS_PROFILE=short python -m bench chaos`: a minute of load, for a look at convergence (CHAOS_KEEP).
     "short": {"skus": 30, "rate": 20.0, "duration_s": 60.0, "kill_every_s": 10.0, "outage_s": 15.0,
-              "storm_429s": 40, "converge_timeout_s": 120.0, "ship_share": 0.3, "channels": CHANNELS},
+              "storm_s": 10.0, "converge_timeout_s": 120.0, "ship_share": 0.3, "channels": CHANNELS},
     "smoke": {"skus": 12, "rate": 4.0, "duration_s": 30.0, "kill_every_s": 10.0, "outage_s": 6.0,
-              "storm_429s": 10, "converge_timeout_s": 60.0, "ship_share": 0.3, "channels": SMOKE_CHANNELS},
+              "storm_s": 5.0, "converge_timeout_s": 60.0, "ship_share": 0.3, "channels": SMOKE_CHANNELS},
 }
 HUB_SETTINGS = {  # short timeouts and intervals so faults are felt and healed within the run
     "MARKETSYNC_HTTP__TIMEOUT_S": "2", "MARKETSYNC_HTTP__MAX_ATTEMPTS": "4", "MARKETSYNC_HTTP__MAX_BACKOFF_S": "2",
@@ -100,7 +103,8 @@ HUB_SETTINGS = {  # short timeouts and intervals so faults are felt and healed w
 RANDOM_FAULTS = {"error_rate": 0.10, "timeout_rate": 0.02, "timeout_seconds": 3.0, "duplicate_webhooks": 0.2,
                  "reorder_webhooks": True}
 CONVERGED = ("orders_once", "quantities_published", "ledger_replays", "shipments_once")
-CALM = {"error_rate": 0.0, "timeout_rate": 0.0, "duplicate_webhooks": 0.0, "reorder_webhooks": False}
+CALM = {"error_rate": 0.0, "timeout_rate": 0.0, "duplicate_webhooks": 0.0, "reorder_webhooks": False,
+        "storm": {"seconds": 0}}
 
 
 class ChaosHub:
@@ -305,7 +309,7 @@ class Faults:
 
     def throttling_storm(self) -> None:
         for simulator in self.channels.values():
-            simulator.configure({"next": [{"status": 429, "retry_after": 1, "count": int(self.p["storm_429s"])}]})
+            simulator.configure({"storm": {"status": 429, "retry_after": 1, "seconds": float(self.p["storm_s"])}})
 
     def serve_restart(self) -> None:
         self.chaos.stop("serve", grace_s=5)

@@ -76,6 +76,8 @@ class Faults:
     reorder_webhooks: bool = False
     corrupt_ids: set[str] = field(default_factory=set)
     scripted: list[Fault] = field(default_factory=list)
+    storm: Fault | None = None   # every API request fails with it until `storm_until` (time.monotonic())
+    storm_until: float = 0.0
     rng: random.Random = field(default_factory=lambda: random.Random(7))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -85,10 +87,19 @@ class Faults:
             for _ in range(count):
                 self.scripted.append(Fault(status, retry_after, timeout=status == 0))
 
+    def start_storm(self, status: int, seconds: float, *, retry_after: float | None = None) -> None:
+        """Every API request for the next `seconds` (wall clock) fails with `status`, however many
+        there are: a storm that lasts as long on every platform, whatever pace its client keeps."""
+        with self._lock:
+            self.storm = Fault(status, retry_after, timeout=status == 0) if seconds > 0 else None
+            self.storm_until = time.monotonic() + seconds if seconds > 0 else 0.0
+
     def take(self) -> Fault | None:
         with self._lock:
             if self.scripted:
                 return self.scripted.pop(0)
+            if self.storm is not None and time.monotonic() < self.storm_until:
+                return self.storm
             roll = self.rng.random()
         if roll < self.timeout_rate:
             return Fault(0, timeout=True)
@@ -99,7 +110,7 @@ class Faults:
     def configure(self, spec: dict[str, Any]) -> None:
         """Apply a control-plane JSON spec; unknown keys are an error."""
         known = {"error_rate", "latency_ms", "timeout_rate", "timeout_seconds", "duplicate_webhooks",
-                 "reorder_webhooks", "corrupt_ids", "next", "seed"}
+                 "reorder_webhooks", "corrupt_ids", "next", "storm", "seed"}
         unknown = set(spec) - known
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}; known: {sorted(known)}")
@@ -114,6 +125,10 @@ class Faults:
             self.rng.seed(spec["seed"])
         for item in spec.get("next", []):
             self.next(int(item["status"]), retry_after=item.get("retry_after"), count=int(item.get("count", 1)))
+        if "storm" in spec:  # {"status": 429, "seconds": 10, "retry_after": 1}; seconds 0 ends one
+            storm = spec["storm"]
+            self.start_storm(int(storm.get("status", 429)), float(storm["seconds"]),
+                             retry_after=storm.get("retry_after"))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +136,8 @@ class Faults:
             "timeout_seconds": self.timeout_seconds, "duplicate_webhooks": self.duplicate_webhooks,
             "reorder_webhooks": self.reorder_webhooks, "corrupt_ids": sorted(self.corrupt_ids),
             "scripted": [f.__dict__ for f in self.scripted],
+            "storm": None if self.storm is None else {
+                **self.storm.__dict__, "seconds_left": round(max(self.storm_until - time.monotonic(), 0.0), 1)},
         }
 
 

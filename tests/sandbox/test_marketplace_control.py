@@ -4,6 +4,7 @@ faults counted by kind whatever the platform's answer looks like, and reordered 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -105,3 +106,19 @@ def test_reordered_tmc_batches_come_newest_first() -> None:
     ids = [queue.publish("taobao_trade_TradeCreate", {"tid": n}, user_id=1, user_nick="s") for n in range(3)]
     queue.reorder = True
     assert [m.id for m in queue.consume(10)] == [m.id for m in reversed(ids) if m is not None]
+
+
+def test_a_storm_refuses_every_request_for_its_seconds_then_ends(simulator: Any) -> None:
+    with httpx.Client(base_url=simulator.url, timeout=5) as http:
+        http.post("/_sandbox/faults", json={"storm": {"status": 429, "retry_after": 1, "seconds": 0.5}}
+                  ).raise_for_status()
+        for _ in range(5):
+            http.post("/an/api/call", content=b"")
+        assert http.get("/_sandbox/requests").json()["injected"] == {"429": 5}
+        time.sleep(0.6)
+        http.post("/an/api/call", content=b"")
+        assert http.get("/_sandbox/requests").json()["injected"] == {"429": 5}  # over: answered as usual
+        http.post("/_sandbox/faults", json={"storm": {"seconds": 30}}).raise_for_status()
+        http.post("/_sandbox/faults", json={"storm": {"seconds": 0}}).raise_for_status()  # ended early
+        http.post("/an/api/call", content=b"")
+        assert http.get("/_sandbox/requests").json()["injected"] == {"429": 5}
