@@ -157,7 +157,10 @@ def one_run(database: str, redis: str, workers: int, p: dict[str, Any], rng: ran
                 meter.add(f"sim:{name}", simulator.pid)
             assert rig.webhook_base is not None
             wired = wire_events(rig.hub, rig.webhook_base, channels)
-            time.sleep(2.0)  # workers up
+            # Their start (imports, warm-up: seconds of CPU each) is not a cost per order: measure
+            # from when every worker has registered. A fixed 2 s sleep let it into the figure.
+            rig.wait_for_workers(workers)
+            time.sleep(1.0)
             for simulator in channels.values():
                 simulator.reset_counters()
             load_before = loadavg()

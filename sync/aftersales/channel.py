@@ -38,11 +38,15 @@ def _replacement(session: Session, line: canonical.RefundLine) -> tables.Variant
 
 
 def record_after_sales(change: StockChange, account: tables.Account, order: tables.Order,
-                       data: canonical.Order) -> int:
-    """Create or move forward the returns `data`'s refunds describe; returns how many changed."""
+                       data: canonical.Order, stored: list[tables.OrderLine] | None = None) -> int:
+    """Create or move forward the returns `data`'s refunds describe; returns how many changed
+    (`stored`: the order's lines, when the caller holds them)."""
+    if not data.refunds:
+        return 0
     session = change.session
-    lines = {row.external_id: row for row in session.scalars(
-        select(tables.OrderLine).where(tables.OrderLine.order_id == order.id))}
+    if stored is None:
+        stored = list(session.scalars(select(tables.OrderLine).where(tables.OrderLine.order_id == order.id)))
+    lines = {row.external_id: row for row in stored}
     changed = 0
     for refund in data.refunds:
         for item in refund.lines:

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from connectors.waits import nap
 from store import tables
 from store.db import transaction_conflict
+from store.memo import forget
 from store.types import utcnow
 from sync.hub.context import Hub
 from sync.hub.queues import queue
@@ -167,7 +168,9 @@ def _drain_round(hub: Hub, account_id: int, holder: str, counts: Counter[str]) -
             continue
         if last is None:
             return True
-        after = last
+        after, taken = last
+        if taken < size:  # all there was: one stored since set the wake flag, the caller looks there
+            return True
         if not _renew(r, account_id, holder) and not _take(r, account_id, holder):
             return False
 
@@ -189,12 +192,12 @@ def _let_go(r: redis.Redis, account_id: int, holder: str) -> None:
 
 
 def _drain_chunk(hub: Hub, account_id: int, after: int, counts: Counter[str],
-                 size: int = CHUNK) -> int | None:
+                 size: int = CHUNK) -> tuple[int, int] | None:
     """Apply up to `size` received events with ids above `after` in one transaction; the last id
-    looked at, None when there was none."""
+    looked at and how many there were, None when there was none."""
     handed: list[int] = []
     outcomes: Counter[str] = Counter()  # counted once the chunk commits (a deadlock rolls it back whole)
-    with stock_change(hub) as change:
+    with stock_change(hub, remember=True) as change:  # ingesting orders changes no reference rows
         session = change.session
         stmt = (select(tables.WebhookEvent).where(tables.WebhookEvent.account_id == account_id,
                                                   tables.WebhookEvent.status == "received",
@@ -217,7 +220,7 @@ def _drain_chunk(hub: Hub, account_id: int, after: int, counts: Counter[str],
     counts.update(outcomes)
     for event_id in handed:  # after the commit: its job reads the event as stored
         enqueue_event(hub, event_id)
-    return last
+    return last, len(chunk)
 
 
 def _apply(hub: Hub, change: StockChange, account: tables.Account, event: tables.WebhookEvent) -> str:
@@ -230,6 +233,7 @@ def _apply(hub: Hub, change: StockChange, account: tables.Account, event: tables
     except DBAPIError:
         raise  # the database itself: the whole chunk goes back, the job's policy decides
     except Exception as exc:
+        forget(session)  # what the rolled-back savepoint read or created may be gone
         reason = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:500]}"
         log.warning("webhook event %s failed: %s", event.id, reason)  # one line, not a list's repr
         mark_event(event, "failed", reason)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from canonical import OrderStatus
 from store import tables
+from store.memo import recall
 from sync.stock import kits
 from sync.stock.change import StockChange
 from sync.stock.ledger import Movement
@@ -64,7 +65,8 @@ def _move(change: StockChange, movement: Movement) -> bool:
 
 def is_tracked(session: Session, variant_id: int) -> bool:
     """Whether the hub counts the variant's stock (False for gift cards, digital goods)."""
-    return session.scalar(select(tables.Variant.tracked).where(tables.Variant.id == variant_id)) is not False
+    return recall(session, ("tracked", variant_id), lambda: session.scalar(
+        select(tables.Variant.tracked).where(tables.Variant.id == variant_id)) is not False)
 
 
 def commit(change: StockChange, account: tables.Account, order: tables.Order, line: tables.OrderLine) -> int | None:

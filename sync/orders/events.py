@@ -32,7 +32,7 @@ from store.secrets import SecretBox
 from store.types import utcnow
 from sync.hub.context import Hub
 from sync.hub.queues import enqueue_unique
-from sync.orders.ingest import content_digest, fetched_since, find_order, ingest_order, note_known_event
+from sync.orders.ingest import content_digest, fetched_since, find_order, ingest_order, note_event, note_known_event
 from sync.stock.change import StockChange, stock_change
 
 log = logging.getLogger(__name__)
@@ -199,13 +199,13 @@ def apply_carried(change: StockChange, account: tables.Account, event_id: int, o
                   box: SecretBox) -> bool:
     """Ingest the order the event carried, unless the hub holds a state as new (then an equal
     `updated_at` with other content is read from the channel: False)."""
-    row = find_order(change.session, account.id, order.external_id)
+    row = find_order(change.session, account.id, order.external_id, lock=True)
     if row is not None and row.channel_updated_at >= order.updated_at:
         if row.channel_updated_at == order.updated_at and row.channel_state.get("digest") != content_digest(order):
             return False
-        note_known_event(change.session, account.id, order.external_id, event_id)
+        note_event(row, f"webhook:{event_id}")
     else:
-        ingest_order(change, account, order, box=box, source=f"webhook:{event_id}")
+        ingest_order(change, account, order, box=box, source=f"webhook:{event_id}", stored=row)
     return True
 
 

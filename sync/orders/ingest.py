@@ -28,6 +28,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import select
@@ -38,12 +39,19 @@ import canonical
 from canonical import OrderStatus
 from mapping.conflicts import ConflictKind, ConflictStatus, close_conflict, find_open, is_ignored, open_conflict
 from store import tables
+from store.memo import pin
 from store.secrets import SecretBox
 from sync.aftersales.channel import record_after_sales
 from sync.orders import effects
 from sync.orders.customers import customer_key
 from sync.orders.shipments import record_channel_fulfilment
 from sync.stock.change import StockChange
+
+
+class Unread(Enum):
+    """`ingest_order(stored=…)` when the caller has not looked the order up."""
+
+    UNREAD = "unread"
 
 
 @dataclass(frozen=True)
@@ -60,33 +68,45 @@ def find_order(session: Session, account_id: int, external_id: str, *, lock: boo
 
 
 def ingest_order(change: StockChange, account_row: tables.Account, order: canonical.Order, *, box: SecretBox,
-                 source: str, fetched_at: datetime | None = None) -> IngestResult:
+                 source: str, fetched_at: datetime | None = None,
+                 stored: tables.Order | Unread | None = Unread.UNREAD) -> IngestResult:
     """Store `order` for `account_row` and bring the ledger in line with it (once per change).
 
     Its movements go into `change` (the caller settles and commits it, then pushes); `box` gives
     the customer's pseudonymous key. `fetched_at` is when the hub started reading the order from
     the channel: an event received before it carries nothing newer (see `fetched_since`).
+    `stored`: what `find_order(lock=True)` gave the caller, when it has already asked.
     """
     session = change.session
-    row, created = _order_row(session, account_row, order)
-    _note_event(row, source)
-    _note_fetch(row, fetched_at)
-    if not created and order.updated_at < row.channel_updated_at:
-        return IngestResult(row.id, False, True, _held_count(session, row))
     digest = content_digest(order)
-    if not created and row.channel_state.get("digest") == digest and not _held_count(session, row):
+    if isinstance(stored, tables.Order):
+        row, created = stored, False
+    else:
+        row, created = _order_row(session, account_row, order, box, look=stored is Unread.UNREAD,
+                                  said=(source, fetched_at, digest))
+    note_event(row, source)
+    _note_fetch(row, fetched_at)
+    lines = {} if created else {line.external_id: line for line in _lines(session, row)}
+    if not created and order.updated_at < row.channel_updated_at:
+        return IngestResult(row.id, False, True, sum(1 for line in lines.values() if line.held))
+    if not created and row.channel_state.get("digest") == digest and not any(
+            line.held for line in lines.values()):
         return IngestResult(row.id, False, False, 0)  # read again unchanged: every effect is already in
-    _update_order(row, order)
-    if row.purged_at is None:  # a purged order does not take personal data back, hashed or not
-        row.customer_key = customer_key(box, order.customer, account_row.platform)
+    if not created:  # a new row was inserted with all of it
+        _update_order(row, order)
+        if row.purged_at is None:  # a purged order does not take personal data back, hashed or not
+            row.customer_key = customer_key(box, order.customer, account_row.platform)
+    was_held = {line.id for line in lines.values() if line.held}
     refunded_units = refunded_units_by_line(order)
     for line in order.lines:
-        _upsert_line(session, account_row, row, line, refunded_units.get(line.external_id, 0))
+        lines[line.external_id] = _upsert_line(session, account_row, row, lines.get(line.external_id), line,
+                                               refunded_units.get(line.external_id, 0))
     session.flush()
-    settle_order(change, account_row, row)
-    held = _open_held_conflicts(session, account_row, row)
+    ordered = sorted(lines.values(), key=lambda line: line.id)
+    settle_order(change, account_row, row, ordered)
+    held = _open_held_conflicts(session, account_row, row, ordered, was_held)
     if not effects.is_history(account_row, row):
-        record_after_sales(change, account_row, row, order)
+        record_after_sales(change, account_row, row, order, ordered)
     row.channel_state = {**row.channel_state, "last_source": source, "digest": digest}
     return IngestResult(row.id, created, False, held)
 
@@ -98,14 +118,21 @@ def content_digest(order: canonical.Order) -> str:
     return hashlib.sha256(order.model_dump_json().encode()).hexdigest()[:32]
 
 
-def _order_row(session: Session, account: tables.Account, order: canonical.Order) -> tuple[tables.Order, bool]:
-    """The locked order row, inserted when new (a concurrent insert of the same order wins)."""
-    row = find_order(session, account.id, order.external_id, lock=True)
+def _order_row(session: Session, account: tables.Account, order: canonical.Order, box: SecretBox, *,
+               look: bool, said: tuple[str, datetime | None, str]) -> tuple[tables.Order, bool]:
+    """The locked order row, inserted whole when new, with what ingesting it will say (`said`:
+    source, fetch time, content digest), so it is not updated right after; a concurrent insert of
+    the same order wins. `look=False`: the caller found none."""
+    row = find_order(session, account.id, order.external_id, lock=True) if look else None
     if row is not None:
         return row, False
-    row = tables.Order(account_id=account.id, external_id=order.external_id, status=order.status.value,
-                       currency=order.currency, placed_at=order.placed_at, channel_updated_at=order.updated_at,
-                       channel_state={})
+    source, fetched_at, digest = said
+    row = tables.Order(account_id=account.id, external_id=order.external_id, channel_state={})
+    _update_order(row, order)
+    row.customer_key = customer_key(box, order.customer, account.platform)
+    note_event(row, source)
+    _note_fetch(row, fetched_at)
+    row.channel_state = {**row.channel_state, "last_source": source, "digest": digest}
     try:
         with session.begin_nested():
             session.add(row)
@@ -117,8 +144,9 @@ def _order_row(session: Session, account: tables.Account, order: canonical.Order
     return row, True
 
 
-def _note_event(row: tables.Order, source: str) -> None:
-    """Remember which webhook events told the hub about this order (`orders show`)."""
+def note_event(row: tables.Order, source: str) -> None:
+    """Remember which webhook events told the hub about this order (`orders show`); `source` as
+    `ingest_order` takes it."""
     kind, _, event_id = source.partition(":")
     events = list(row.channel_state.get("webhook_events", []))
     if kind == "webhook" and event_id.isdigit() and int(event_id) not in events:
@@ -129,7 +157,7 @@ def note_known_event(session: Session, account_id: int, external_id: str, event_
     """Record that an event was about this order, when it brought nothing new."""
     row = find_order(session, account_id, external_id, lock=True)
     if row is not None:
-        _note_event(row, f"webhook:{event_id}")
+        note_event(row, f"webhook:{event_id}")
 
 
 def _note_fetch(row: tables.Order, fetched_at: datetime | None) -> None:
@@ -222,10 +250,13 @@ def refunded_total(order: canonical.Order) -> Decimal | None:
     return total
 
 
-def _upsert_line(session: Session, account: tables.Account, order: tables.Order, line: canonical.OrderLine,
-                 refunded: int) -> None:
-    row = session.scalar(select(tables.OrderLine).where(tables.OrderLine.order_id == order.id,
-                                                        tables.OrderLine.external_id == line.external_id))
+def _upsert_line(session: Session, account: tables.Account, order: tables.Order, row: tables.OrderLine | None,
+                 line: canonical.OrderLine, refunded: int) -> tables.OrderLine:
+    """The stored line `row` (None: new) brought in line with the channel's `line`."""
+    # looked up before a new row is added (after, its lookup would flush the row and update it again)
+    listing = find_listing(session, account.id, line.external_variant_id, line.sku) \
+        if row is None or row.held else None
+    pin(session, listing)  # the commit's channel_sold reads it again
     if row is None:
         row = tables.OrderLine(order_id=order.id, external_id=line.external_id, quantity=line.quantity,
                                cancelled_quantity=0, shipped_quantity=0, restocked_quantity=0, held=True)
@@ -236,18 +267,21 @@ def _upsert_line(session: Session, account: tables.Account, order: tables.Order,
     row.unit_price = line.unit_price.amount if line.unit_price else None
     if row.held:  # quantities follow the channel until the line takes effect; then the commit is fixed
         row.quantity = line.quantity
-        listing = find_listing(session, account.id, line.external_variant_id, line.sku)
         row.listing_id = listing.id if listing else None
         row.variant_id = listing.variant_id if listing else None
         row.held = row.variant_id is None
+    return row
 
 
-def settle_order(change: StockChange, account: tables.Account, order: tables.Order) -> None:
-    """Apply every effect the order's stored state calls for that the ledger does not have yet."""
+def settle_order(change: StockChange, account: tables.Account, order: tables.Order,
+                 stored: list[tables.OrderLine] | None = None) -> None:
+    """Apply every effect the order's stored state calls for that the ledger does not have yet
+    (`stored`: the order's lines in id order, when the caller holds them)."""
     if effects.is_history(account, order):
         return
     session = change.session
-    lines = [line for line in _lines(session, order) if not line.held and line.variant_id is not None]
+    stored = _lines(session, order) if stored is None else stored
+    lines = [line for line in stored if not line.held and line.variant_id is not None]
     state = order.channel_state
     refunded = _refunded_units(state)
     locations: dict[int, int] = {}
@@ -300,15 +334,13 @@ def _restock(change: StockChange, account: tables.Account, order: tables.Order, 
     order.channel_state = {**order.channel_state, "settled_refunds": settled}
 
 
-def _held_count(session: Session, order: tables.Order) -> int:
-    return sum(1 for line in _lines(session, order) if line.held)
-
-
-def _open_held_conflicts(session: Session, account: tables.Account, order: tables.Order) -> int:
-    """Open (or refresh) a conflict per held line; close those whose listing got mapped since."""
-    lines = _lines(session, order)
+def _open_held_conflicts(session: Session, account: tables.Account, order: tables.Order,
+                         lines: list[tables.OrderLine], was_held: set[int]) -> int:
+    """Open (or refresh) a conflict per held line; close those of lines held before this change
+    (`was_held`, line ids) whose listing got mapped since (a line never held has no conflict)."""
     for line in lines:
-        if not line.held and (conflict := find_open(session, f"unmapped_order_line:{line.id}")) is not None:
+        if not line.held and line.id in was_held and \
+                (conflict := find_open(session, f"unmapped_order_line:{line.id}")) is not None:
             close_conflict(session, conflict, status=ConflictStatus.RESOLVED, resolution="linked", actor="hub",
                            note="the listing was mapped before the order changed again")
     for line in lines:

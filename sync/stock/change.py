@@ -12,11 +12,12 @@ those accounts (`stock_change` does both).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from store.memo import remembering
 from store.settings import Settings
 from sync.hub.context import Hub
 from sync.stock import desired, oversold
@@ -78,9 +79,12 @@ class StockChange:
 
 
 @contextmanager
-def stock_change(hub: Hub) -> Iterator[StockChange]:
-    """One transaction with a stock change in it: settled and committed, then the pushes enqueued."""
-    with hub.db.session() as session:
+def stock_change(hub: Hub, *, remember: bool = False) -> Iterator[StockChange]:
+    """One transaction with a stock change in it: settled and committed, then the pushes enqueued.
+
+    `remember`: the caller changes no reference rows (locations, kits, variant settings), so each
+    is read once for the whole transaction, settle included (`store.memo`)."""
+    with hub.db.session() as session, (remembering(session) if remember else nullcontext()):
         change = StockChange(session, hub.settings)
         yield change
         accounts = change.settle()

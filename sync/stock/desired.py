@@ -32,6 +32,7 @@ from mapping.conflicts import ConflictKind, ConflictStatus
 from store import tables
 from store.bulk import update_rows
 from store.chunks import among, chunked
+from store.memo import recall
 from store.settings import Settings
 from store.types import utcnow
 from sync.planning.safety import SafetyInputs, safety_inputs
@@ -77,6 +78,10 @@ class ListingQuantity:
 
 def account_locations(session: Session) -> dict[int, tuple[int, ...]]:
     """Hub locations each account sells from (accounts with no mapping use `default`)."""
+    return dict(recall(session, "locations_by_account", lambda: _account_locations(session)))
+
+
+def _account_locations(session: Session) -> dict[int, tuple[int, ...]]:
     mapped: dict[int, set[int]] = {}
     rows = session.execute(select(tables.ChannelLocation.account_id, tables.ChannelLocation.location_id)
                            .where(tables.ChannelLocation.location_id.is_not(None)))

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from canonical.errors import MarketsyncError
 from mapping import quantity
 from store import tables
+from store.memo import is_remembering, recall
 from store.settings import Settings
 from sync.planning.safety import SafetyInputs
 from sync.stock.ledger import Movement
@@ -90,6 +91,10 @@ def _kit_pairs(session: Session, variant_ids: set[int], *, as_component: bool) -
     """(kit, component) rows whose kit (or component) is among `variant_ids`."""
     kit, component = tables.KitComponent.kit_variant_id, tables.KitComponent.component_variant_id
     stmt = select(kit, component)
+    if is_remembering(session):  # every pair once for the transaction (kits are few; orders many)
+        pairs: list[tuple[int, int]] = recall(session, "kit_pairs", lambda: [
+            (int(k), int(c)) for k, c in session.execute(stmt)])
+        return [(k, c) for k, c in pairs if (c if as_component else k) in variant_ids]
     if len(variant_ids) <= FEW_IDS:
         return [(int(k), int(c)) for k, c in session.execute(
             stmt.where((component if as_component else kit).in_(sorted(variant_ids))))]

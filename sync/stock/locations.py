@@ -13,12 +13,14 @@ from sqlalchemy.orm import Session
 
 from canonical.errors import MarketsyncError
 from store import tables
+from store.memo import recall
 
 DEFAULT_LOCATION = "default"
 
 
 def hub_location(session: Session, code: str = DEFAULT_LOCATION, *, create: bool = True) -> tables.Location:
-    location = session.scalar(select(tables.Location).where(tables.Location.code == code))
+    location = recall(session, ("location", code),
+                      lambda: session.scalar(select(tables.Location).where(tables.Location.code == code)))
     if location is None:
         if not create:
             codes = session.scalars(select(tables.Location.code).order_by(tables.Location.code)).all()
@@ -43,10 +45,13 @@ def channel_location(session: Session, account_id: int, external_id: str, name: 
 
 def account_hub_location_ids(session: Session, account_id: int) -> list[int]:
     """The hub locations an account sells from (its mapped channel locations; else `default`)."""
-    ids = session.scalars(select(tables.ChannelLocation.location_id).where(
-        tables.ChannelLocation.account_id == account_id, tables.ChannelLocation.location_id.is_not(None)
-    ).distinct()).all()
-    return sorted({int(i) for i in ids if i is not None}) or [hub_location(session).id]
+    def load() -> list[int]:
+        ids = session.scalars(select(tables.ChannelLocation.location_id).where(
+            tables.ChannelLocation.account_id == account_id, tables.ChannelLocation.location_id.is_not(None)
+        ).distinct()).all()
+        return sorted({int(i) for i in ids if i is not None}) or [hub_location(session).id]
+
+    return list(recall(session, ("account_locations", account_id), load))
 
 
 def order_location_id(session: Session, account_id: int) -> int:

@@ -125,6 +125,19 @@ def backing_off(hub: Hub, account_id: int, lane: Lane = STOCK) -> bool:
         return False
 
 
+def _backing_off_many(hub: Hub, account_ids: list[int], lane: Lane) -> list[bool]:
+    """`backing_off` of each account, in one round trip."""
+    if not account_ids:
+        return []
+    try:
+        pipe = hub.redis.pipeline(transaction=False)
+        for account_id in account_ids:
+            pipe.exists(lane.backoff_key.format(account_id=account_id))
+        return [bool(n) for n in pipe.execute()]
+    except redis.RedisError:
+        return [False] * len(account_ids)
+
+
 def back_off(hub: Hub, account_id: int, error: Transient, lane: Lane = STOCK) -> float:
     """The account's drain failed transiently: none is asked for during the next seconds (returned)."""
     wait = float(hub.settings.workers.retry_intervals_s[0])
@@ -162,14 +175,24 @@ def job_id(account_id: int, lane: Lane = STOCK) -> str:
 
 def _locked_claim(session: Session, account_id: int, lane: Lane = STOCK) -> Claim:
     """The account's claim row, created when missing, locked for this transaction."""
+    return _locked_claims(session, [account_id], lane)[0]
+
+
+def _locked_claims(session: Session, account_ids: list[int], lane: Lane) -> list[Claim]:
+    """The accounts' claim rows (`account_ids` ascending: the lock order), created when missing,
+    locked for this transaction; two statements for any number of accounts."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = lane.table
-    session.execute(dialect.insert(table).values(account_id=account_id, requested=False)
+    session.execute(dialect.insert(table).values([{"account_id": a, "requested": False} for a in account_ids])
                     .on_conflict_do_nothing(index_elements=["account_id"]))
-    claim = session.scalar(select(table).where(table.account_id == account_id)
-                           .with_for_update().execution_options(populate_existing=True))
-    assert isinstance(claim, (tables.PushClaim, tables.ShipmentClaim))
-    return claim
+    claims: list[Claim] = []
+    for claim in session.scalars(select(table).where(table.account_id.in_(account_ids))
+                                 .order_by(table.account_id).with_for_update()
+                                 .execution_options(populate_existing=True)):
+        assert isinstance(claim, (tables.PushClaim, tables.ShipmentClaim))
+        claims.append(claim)
+    assert [claim.account_id for claim in claims] == account_ids
+    return claims
 
 
 def _held(claim: Claim, now: datetime, lease_for: timedelta) -> bool:
@@ -188,16 +211,17 @@ def request_drains(hub: Hub, account_ids: Iterable[int], lane: Lane) -> list[str
     the account backs off after a transient failure (the sweep asks again once it is over)."""
     now, lease_for = utcnow(), LEASE
     to_enqueue: list[int] = []
-    wanted = [a for a in set(account_ids) if not backing_off(hub, a, lane)]
+    candidates = sorted(set(account_ids))
+    wanted = [a for a, off in zip(candidates, _backing_off_many(hub, candidates, lane), strict=True) if not off]
     with hub.db.session() as session:
-        for account_id in lane.eligible(session, wanted):
-            claim = _locked_claim(session, account_id, lane)
+        eligible = lane.eligible(session, wanted)
+        for claim in _locked_claims(session, eligible, lane) if eligible else []:
             claim.requested = True
             queued = claim.queued_at is not None and claim.queued_at + QUEUED_GRACE > now \
-                and queued_job_exists(hub, account_id, lane)
+                and queued_job_exists(hub, claim.account_id, lane)
             if not queued and not _held(claim, now, lease_for):
                 claim.queued_at = now
-                to_enqueue.append(account_id)
+                to_enqueue.append(claim.account_id)
     jobs = []
     for account_id in to_enqueue:
         jid = job_id(account_id, lane)

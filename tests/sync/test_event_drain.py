@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,14 @@ import canonical
 from connectors.events import ChannelEvent, EventSubject, SubjectKind
 from store import tables
 from store.types import utcnow
+from sync.hub.accounts import add_account
 from sync.hub.context import Hub
 from sync.hub.queues import queue
 from sync.orders import drain
 from sync.orders.events import seal_order, store_event
 from sync.service.workers import run_worker
+from sync.stock.change import StockChange
+from sync.stock.ledger import Movement
 from tests.sync.order_world import levels, order, shop_fixture  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,7 +229,7 @@ def test_a_drain_whose_lease_ran_out_unclaimed_takes_it_again_and_goes_on(
     store(hub, shop, orders(3))
     real = drain._drain_chunk
 
-    def chunk_then_lease_gone(*args: Any) -> int | None:
+    def chunk_then_lease_gone(*args: Any) -> tuple[int, int] | None:
         last = real(*args)
         hub.redis.delete(drain.HOLDER_KEY.format(account_id=shop["account_id"]))  # expired meanwhile
         return last
@@ -237,7 +241,7 @@ def test_a_drain_whose_lease_ran_out_unclaimed_takes_it_again_and_goes_on(
 
 def test_while_events_keep_coming_drain_rounds_start_a_coalescing_window_apart(
         hub: Hub, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Events stored just after a round found nothing more wait for the next round, which starts
+    """Events stored just after a round took all there was wait for the next round, which starts
     `events_coalesce_s` after that one did, all in one chunk; their wakes find the account held."""
     hub.settings.sync.events_coalesce_s = 0.5
     store(hub, shop, orders(1))
@@ -245,12 +249,13 @@ def test_while_events_keep_coming_drain_rounds_start_a_coalescing_window_apart(
     real = drain._drain_chunk
     chunks: list[tuple[float, int]] = []
 
-    def recording(hub_: Hub, account_id: int, after: int, counts: Any, size: int = drain.CHUNK) -> int | None:
+    def recording(hub_: Hub, account_id: int, after: int, counts: Any,
+                  size: int = drain.CHUNK) -> tuple[int, int] | None:
         before, started = sum(counts.values()), time.monotonic()
         last = real(hub_, account_id, after, counts, size)
         if last is not None:
             chunks.append((started, sum(counts.values()) - before))
-        if last is None and later:  # the round found nothing more: these come in just after
+        if (last is None or last[1] < size) and later:  # the round took all there was: these come just after
             store(hub, shop, later, tag="later")
             later.clear()
             assert drain.wake(hub, account_id) is False
@@ -288,3 +293,36 @@ def test_a_chunk_that_loses_a_deadlock_goes_again_in_smaller_chunks_and_counts_o
     assert counts == {"processed": 5, "deadlocks_retried": 1}
     assert statuses(hub) == {"processed": 5}
     assert levels(hub, shop) == (10, 5) and count(hub, tables.Order) == 5
+
+
+def test_a_drained_order_costs_a_dozen_statements_and_a_round_three_dozen(hub: Hub, shop: dict[str, Any]) -> None:
+    """What a sale costs the database (issue 16): a new one-line order drained in a chunk was 26
+    statements (its order looked up twice, inserted then updated, its lines read four times, its
+    account's location, variant and kits read again per order); a round of one event 52 (another
+    transaction to find nothing more, a claim insert and select per account pushed)."""
+    for name in ("s1", "s2"):  # two more accounts sell both variants: each sale is pushed to them
+        account = add_account(hub, "woocommerce", name, {"url": "http://127.0.0.1:9"},
+                              {"consumer_key": "ck", "consumer_secret": "cs", "webhook_secret": "whsec"},
+                              actor="test")
+        with hub.db.session() as session:
+            for n, variant_id in enumerate(shop["variants"].values()):
+                session.add(tables.Listing(account_id=account.id, variant_id=variant_id, external_product_id="10",
+                                           external_variant_id=str(200 + n), channel_sku=f"S-{n}"))
+    with hub.db.session() as session:  # stock enough that no sale oversells (that opens conflicts)
+        change = StockChange(session, hub.settings)
+        for variant_id in shop["variants"].values():
+            change.move(Movement(f"receive:{variant_id}", variant_id, shop["location"], on_hand_delta=1000))
+        change.settle()
+    statements: list[str] = []
+    sa_event.listen(hub.db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    chunk = [order(external_id=str(700 + i), lines=(("1", "A-1" if i % 2 else "A-2", 1),)) for i in range(50)]
+    store(hub, shop, chunk, tag="chunk")
+    statements.clear()
+    drain._drain_round(hub, shop["account_id"], "holder", Counter())
+    per_order = len(statements) / len(chunk)
+    store(hub, shop, orders(1, "A-1")[:1], tag="alone")
+    statements.clear()
+    drain._drain_round(hub, shop["account_id"], "holder", Counter())
+    assert statuses(hub) == {"processed": 51}
+    assert per_order <= 13, per_order
+    assert len(statements) <= 36, statements
