@@ -85,16 +85,24 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reading transaction (`Database.reading`) does not take the write lock: in WAL mode
+        # readers neither wait for the writer nor hold it up.
+        reading = connection.get_execution_options().get(READING, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+READING = "marketsync_reading"  # an execution option: the transaction only reads
 
 
 class Database:
-    """One engine and its session factory."""
+    """One engine and its session factories."""
 
     def __init__(self, url: str, *, busy_timeout_ms: int = 15000) -> None:
         self.url = url
         self.engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.reading_sessions = sessionmaker(self.engine.execution_options(**{READING: True}),
+                                             expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -104,6 +112,13 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on error."""
         with self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only: on SQLite its transaction does not take the write lock
+        (`session` begins IMMEDIATE, so a job's check of a flag waited for every drain's write)."""
+        with self.reading_sessions() as session, session.begin():
             yield session
 
     def check(self) -> None:

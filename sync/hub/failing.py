@@ -58,7 +58,7 @@ def clear_failing(hub: Hub, account_id: int) -> bool:
 
 
 def is_failing(hub: Hub, account_id: int) -> bool:
-    with hub.db.session() as session:
+    with hub.db.reading() as session:
         return session.scalar(select(tables.Account.failing_since).where(tables.Account.id == account_id)) \
             is not None
 

@@ -119,7 +119,7 @@ def drain_events(hub: Hub, account_id: int, holder: str) -> dict[str, Any]:
     chunk's settle and push request cost about as much as ingesting its events)."""
     r = hub.redis
     r.delete(_key(QUEUED_KEY, account_id))
-    with hub.db.session() as session:
+    with hub.db.reading() as session:
         account = session.get(tables.Account, account_id)
         if account is None or not account.enabled:
             return {"skipped": "account missing or disabled"}  # kept as received until it is enabled

@@ -86,7 +86,7 @@ class AccountCache:
         return entry.account, entry.connector
 
     def _load(self, platform: str, name: str) -> _Entry:
-        with self.hub.db.session() as session:
+        with self.hub.db.reading() as session:
             account = session.scalar(select(tables.Account).where(
                 tables.Account.name == name, tables.Account.platform == platform, tables.Account.enabled.is_(True)))
         connector = self.hub.connector(account, shared_budget=False) if account is not None else None

@@ -305,7 +305,7 @@ def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
     job at the back of the stock queue and ends (issue 15): under a steady stream of sales a drain
     never ran out of requests, so one push job per account held a worker for as long as the sales
     lasted, and with as many busy accounts as workers no order event was processed."""
-    with hub.db.session() as session:
+    with hub.db.reading() as session:
         if job_account(session, account_id) is None:  # removed or disabled since it was queued
             return {"account_id": account_id, "skipped": "account missing or disabled"}
     holder = uuid.uuid4().hex

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from store import tables
 from store.db import Database, DatabaseError
@@ -65,3 +65,20 @@ def test_unreachable_database_is_one_clear_line() -> None:
 def test_uninitialised_database_asks_for_init(tmp_path) -> None:
     with pytest.raises(DatabaseError, match="marketsync init"):
         Database(f"sqlite:///{tmp_path / 'empty.db'}").require_current()
+
+
+def test_a_reading_transaction_on_sqlite_does_not_wait_for_the_writer(tmp_path) -> None:
+    """Every transaction began IMMEDIATE (the write lock), so a job's read of a flag waited for
+    every drain's write; `reading()` begins deferred and reads the last committed state."""
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    Database(url).upgrade()
+    writer, other = Database(url), Database(url, busy_timeout_ms=50)
+    with writer.session() as session:
+        session.add(tables.Location(code="north", name="North"))
+        session.flush()  # the write lock is held until this block commits
+        with other.reading() as reader:
+            assert reader.scalar(select(tables.Location.code).where(tables.Location.code == "north")) is None
+        with pytest.raises(OperationalError, match="locked"), other.session() as blocked:
+            blocked.scalar(select(tables.Location.code))
+    with other.reading() as reader:
+        assert reader.scalar(select(tables.Location.code).where(tables.Location.code == "north")) == "north"
