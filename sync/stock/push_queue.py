@@ -168,6 +168,26 @@ def queued_job_exists(hub: Hub, account_id: int, lane: Lane = STOCK) -> bool:
         return True
 
 
+def _queued_jobs_exist(hub: Hub, account_ids: list[int], lane: Lane) -> dict[int, bool]:
+    """`queued_job_exists` of each account, in two round trips for any number of accounts."""
+    if not account_ids:
+        return {}
+    try:
+        pipe = hub.redis.pipeline(transaction=False)
+        for account_id in account_ids:
+            pipe.get(lane.queued_key.format(account_id=account_id))
+        jids = pipe.execute()
+        pipe = hub.redis.pipeline(transaction=False)
+        for jid in jids:
+            name = jid.decode() if isinstance(jid, bytes) else str(jid)
+            pipe.exists(f"{Job.redis_job_namespace_prefix}{name}")
+        found = pipe.execute()
+    except redis.RedisError:
+        return dict.fromkeys(account_ids, True)  # as `queued_job_exists`: nothing could be enqueued anyway
+    return {account_id: jid is not None and bool(n)
+            for account_id, jid, n in zip(account_ids, jids, found, strict=True)}
+
+
 def job_id(account_id: int, lane: Lane = STOCK) -> str:
     """A fresh RQ job id: the claim row, not RQ, decides whether a job drains."""
     return f"{lane.job_prefix}-{account_id}-{uuid.uuid4().hex[:12]}"
@@ -215,11 +235,12 @@ def request_drains(hub: Hub, account_ids: Iterable[int], lane: Lane) -> list[str
     wanted = [a for a, off in zip(candidates, _backing_off_many(hub, candidates, lane), strict=True) if not off]
     with hub.db.session() as session:
         eligible = lane.eligible(session, wanted)
-        for claim in _locked_claims(session, eligible, lane) if eligible else []:
+        claims = _locked_claims(session, eligible, lane) if eligible else []
+        recent = [c.account_id for c in claims if c.queued_at is not None and c.queued_at + QUEUED_GRACE > now]
+        still_queued = _queued_jobs_exist(hub, recent, lane)
+        for claim in claims:
             claim.requested = True
-            queued = claim.queued_at is not None and claim.queued_at + QUEUED_GRACE > now \
-                and queued_job_exists(hub, claim.account_id, lane)
-            if not queued and not _held(claim, now, lease_for):
+            if not still_queued.get(claim.account_id, False) and not _held(claim, now, lease_for):
                 claim.queued_at = now
                 to_enqueue.append(claim.account_id)
     jobs = []
