@@ -6,7 +6,9 @@
     │   │   ├── RateLimited                429 / THROTTLED / ban codes → retried after `retry_after`,
     │   │   │                              the wait charged to the rate bucket `bucket`
     │   │   └── Interrupted                a wait cut short because the worker is stopping → the job is
-    │   │                                  put back at once, not counted as a failure
+    │   │       │                          put back at once, not counted as a failure
+    │   │       └── Deferred               a wait longer than the job's patience (`connectors.waits`) →
+    │   │                                  the job is handed back to its queue for after the wait
     │   ├── AuthFailed                     credentials wrong or expired beyond refresh → the account is
     │   │                                  marked failing, its jobs stop, the operator sees a conflict
     │   ├── Rejected                       the platform refused this request (validation, state, stock
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from canonical.errors import MarketsyncError
 
-__all__ = ["AuthFailed", "ConnectorError", "Interrupted", "MarketsyncError", "RateLimited", "Rejected",
+__all__ = ["AuthFailed", "ConnectorError", "Deferred", "Interrupted", "MarketsyncError", "RateLimited", "Rejected",
            "Transient", "UnknownPlatform"]
 
 
@@ -59,6 +61,15 @@ class RateLimited(Transient):
 
 class Interrupted(Transient):
     """A wait for rate points or a backoff ended early: the process is stopping (`connectors.waits`)."""
+
+
+class Deferred(Interrupted):
+    """A wait was longer than the running job's patience (`connectors.waits.patience`): the job goes
+    back to its queue to run after `retry_after` seconds, and its worker takes other work meanwhile."""
+
+    def __init__(self, where: str, message: str = "a long wait", *, retry_after: float) -> None:
+        super().__init__(where, message)
+        self.retry_after = retry_after
 
 
 class AuthFailed(ConnectorError):

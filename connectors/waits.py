@@ -4,17 +4,26 @@ A worker asked to stop (SIGTERM from `marketsync run`, Ctrl-C) lets its current 
 waiting for rate points or backing off from a dead shop could make that take minutes; so every such
 wait sleeps in short slices through `nap`, and once `stop_waiting()` was called it raises
 `Interrupted` instead: the job ends at once and is run again later (jobs are idempotent).
+
+A job may also declare its patience (`patience(seconds)`): a single wait longer than that is not
+slept at all but raises `Deferred`, and the job is handed back to its queue for after the wait.
+A webhook event's order read waiting out a throttled marketplace's pause then frees its worker
+for the other accounts' work instead of sleeping in it.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
-from connectors.errors import Interrupted
+from connectors.errors import Deferred, Interrupted
 
 SLICE_S = 0.2  # how soon a wait notices the stop
 _STOPPING = threading.Event()
+_PATIENCE: ContextVar[float | None] = ContextVar("marketsync_wait_patience", default=None)
 
 
 def stop_waiting() -> None:
@@ -31,8 +40,22 @@ def stopping() -> bool:
     return _STOPPING.is_set()
 
 
+@contextmanager
+def patience(seconds: float) -> Iterator[None]:
+    """Within this block a wait longer than `seconds` raises `Deferred` instead of sleeping."""
+    token = _PATIENCE.set(seconds)
+    try:
+        yield
+    finally:
+        _PATIENCE.reset(token)
+
+
 def nap(seconds: float, *, where: str = "a platform call") -> None:
-    """Sleep `seconds`, or raise `Interrupted` as soon as the process is asked to stop."""
+    """Sleep `seconds`, or raise `Interrupted` as soon as the process is asked to stop (`Deferred`
+    at once when `seconds` is past the job's `patience`)."""
+    limit = _PATIENCE.get()
+    if limit is not None and seconds > limit:
+        raise Deferred(where, f"a wait of {seconds:.1f} s; the job runs again after it", retry_after=seconds)
     deadline = time.monotonic() + seconds
     while True:
         if _STOPPING.is_set():

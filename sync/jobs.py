@@ -19,6 +19,10 @@ What happens when a job fails is decided here, by the class of the error (`conne
   sync run of the account).
 - `Interrupted` (the worker is stopping and cut a wait short) → the job is queued again at once,
   nothing recorded: the next worker runs it.
+- `Deferred` (a wait past the job's patience, `connectors.waits.patience`) → the job is handed back
+  to its queue for after the wait, nothing recorded; its worker takes other work meanwhile.
+
+A job put back or handed back keeps its retries: `retry_for` counts only the retries of failures.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from typing import Any, TypeVar
 from rq import get_current_job
 from rq.job import Retry
 
-from connectors.errors import AuthFailed, Interrupted, Rejected, Transient
+from connectors.errors import AuthFailed, Deferred, Interrupted, Rejected, Transient
+from connectors.waits import patience
 from store import tables
 from store.settings import load_settings
 from store.types import utcnow
@@ -77,21 +82,33 @@ def retry_for(hub: Hub, error: Transient) -> Retry | None:
     """RQ's `Retry` for the current job's next attempt, or None once the retries are used up."""
     intervals = hub.settings.workers.retry_intervals_s
     job = get_current_job()
-    done = (job.number_of_retries or 0) if job is not None else len(intervals)
+    done = _failed_attempts(job) if job is not None else len(intervals)
     if done >= len(intervals):
         return None
     wait = intervals[done]
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:  # RateLimited: the platform's own wait
         wait = max(math.ceil(retry_after), 0)
-    return Retry(max=len(intervals), interval=wait)
+    put_backs = int(job.meta.get(PUT_BACK, 0)) if job is not None else 0
+    return Retry(max=len(intervals) + put_backs, interval=wait)
 
 
-def put_back() -> Retry:
-    """RQ's `Retry` that queues the current job again at once (its worker is stopping)."""
+PUT_BACK = "put_back"  # job.meta: how many of the job's RQ retries were put-backs, not failures
+
+
+def _failed_attempts(job: Any) -> int:
+    return max((job.number_of_retries or 0) - int(job.meta.get(PUT_BACK, 0)), 0)
+
+
+def put_back(delay_s: float = 0.0) -> Retry:
+    """RQ's `Retry` that queues the current job again, at once (its worker is stopping) or after
+    `delay_s` (handed back, `Deferred`); not counted against the retries of its failures."""
     job = get_current_job()
     done = (job.number_of_retries or 0) if job is not None else 0
-    return Retry(max=done + 1, interval=0)
+    if job is not None:
+        job.meta[PUT_BACK] = int(job.meta.get(PUT_BACK, 0)) + 1
+        job.save_meta()
+    return Retry(max=done + 1, interval=max(math.ceil(delay_s), 1) if delay_s > 0 else 0)
 
 
 def one_line(error: Exception) -> str:
@@ -119,6 +136,9 @@ def guarded(account_id: int | None, work: Callable[[Hub], T], *, rejected: Failu
         if rejected is not None:
             rejected(hub, exc)
         return {"rejected": exc.reason}
+    except Deferred as exc:
+        log.info("job handed back for %.1f s: %s", exc.retry_after, one_line(exc))
+        return put_back(exc.retry_after)
     except Interrupted as exc:
         log.info("job put back, its worker is stopping: %s", one_line(exc))
         return put_back()
@@ -187,14 +207,19 @@ def confirm_stock_writes(account_id: int) -> dict[str, Any]:
 
 # ---- orders --------------------------------------------------------------------------------------
 def process_event(event_id: int) -> Any:
-    """Ingest the order a stored webhook event is about (`sync.orders.events`)."""
+    """Ingest the order a stored webhook event is about (`sync.orders.events`). A wait for the
+    account's rate points past `events.READ_PATIENCE_S` hands the job back to the `reads` queue
+    instead of holding its worker (a throttled marketplace's pause lasts up to a minute)."""
     hub = current_hub()
 
     def give_up(hub: Hub, error: Exception) -> None:
         events.fail_event(hub, event_id, one_line(error))
 
-    return guarded(events.event_account_id(hub, event_id), lambda hub: events.process_event(hub, event_id),
-                   rejected=give_up, failed=give_up)
+    def work(hub: Hub) -> str:
+        with patience(events.READ_PATIENCE_S):
+            return events.process_event(hub, event_id)
+
+    return guarded(events.event_account_id(hub, event_id), work, rejected=give_up, failed=give_up)
 
 
 def drain_events(account_id: int) -> Any:

@@ -21,29 +21,41 @@ from rq.serializers import JSONSerializer
 
 from canonical.errors import MarketsyncError
 
-QUEUE_NAMES = ("events", "shipments", "stock", "orders", "catalog", "default")
-REALTIME_QUEUES = ("events", "shipments", "stock", "orders")  # what a sale needs on its way to the other channels
+QUEUE_NAMES = ("events", "shipments", "stock", "orders", "reads", "catalog", "default")
+# what a sale needs on its way to the other channels
+REALTIME_QUEUES = ("events", "shipments", "stock", "orders", "reads")
 
 
-ORDERS_FIRST = ("events", "shipments", "orders", "stock")
+ORDERS_FIRST = ("events", "shipments", "orders", "reads", "stock")
 
 
 def worker_lanes(count: int) -> list[tuple[str, ...]]:
     """The queues each of `count` workers takes. With two or more, all but the last take only the
-    stock and orders queues: a catalogue import, a reconciliation or a planning refresh (minutes on a
+    realtime queues: a catalogue import, a reconciliation or a planning refresh (minutes on a
     large shop, most of it waiting for the platform's rate budget) then holds one worker at most,
     never every worker while sales wait. The last takes every queue, in priority order.
 
     The first takes the orders queue before the stock queue (issue 15): stock pushes and stale checks
     of throttled shops (most of their time spent waiting for rate points) otherwise held every worker
-    while order polls and shipment pushes waited behind them. Every worker takes stored webhook
-    events first (their own queue): an event carries its order and needs no API call, and in the
-    chaos run ~1,100 of them waited behind polls and shipment pushes that did.
+    while order polls and shipment pushes waited behind them.
+
+    Every worker takes the `events` queue first, and it holds only work that makes no API call: the
+    drains of stored webhook events (an event that carries its order is ingested from its body; in
+    an early chaos run ~1,100 of them waited behind polls and shipment pushes that did call).
 
     Shipment pushes come next, on their own queue: one drain job per account at most, handed over
     after a batch (`sync.orders.shipment_queue`), so they never pile up; behind the order polls
     (each re-reading a throttled shop's recent orders) 406 of 721 were still pending at the chaos
-    run's deadline."""
+    run's deadline.
+
+    An event the drain cannot apply from its body (a push that names an order without carrying it,
+    a pulled message) becomes a `process_event` job that reads the order from the channel under the
+    account's rate budget: those go on the `reads` queue, behind the order polls and pulls on every
+    lane and behind the stock pushes on all but the first. On the `events` queue (the nine-channel
+    chaos run), the order reads of three pushing marketplaces, one of them throttled, held every
+    worker for the whole load: no stock push, order poll or TMC pull of any other account ran in
+    it, and every listing was still pending 30 s after the faults stopped. On their own queue
+    behind the polls, hundreds of reads queued in a burst cannot delay a poll either."""
     if count <= 1:
         return [QUEUE_NAMES] * max(count, 0)
     return [ORDERS_FIRST] + [REALTIME_QUEUES] * (count - 2) + [QUEUE_NAMES]

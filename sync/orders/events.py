@@ -4,21 +4,34 @@ Webhooks and polls (`sync.orders.polling`) end in the same idempotent `ingest_or
 `sync.orders.ingest`). An event whose body is the whole order (`Connector.event_order`) is
 ingested from that body, kept sealed with the workspace key until it is done with; any other
 event reads the order's current state from the channel (`connector.order`) in its own job
-(`process_event`). Either way ingest ignores a state older than the one it holds, so a late,
-duplicated or reordered event can only bring the latest state. Stored events are drained per
-account in chunks (`sync.orders.drain`). Deliveries are stored reduced to ids, topic, timestamps
-and their subject (never names or addresses in the clear) and never logged.
+(`process_event`, on the `reads` queue: it calls the channel and may wait for the account's rate
+points, so it never holds the queue of drains that call nothing). Either way ingest ignores a state
+older than the one it holds, so a late, duplicated or reordered event can only bring the latest
+state. Stored events are drained per account in chunks (`sync.orders.drain`).
+
+A platform pushes several events about one order within a second (created, paid, …), and their
+jobs run on several workers at once: one read of the order serves them all. A job takes the
+order's read lease in Redis (`READ_KEY`) for its read and ingest; a job of the same order waits
+for it (`READ_WAIT_S` at most, then reads anyway: a read is always safe), and then finds the
+order read since its event arrived (`fetched_since`) and skips, with no API call.
+
+Deliveries are stored reduced to ids, topic, timestamps and their subject (never names or
+addresses in the clear) and never logged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import re
-from datetime import timedelta
+import time
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -27,6 +40,7 @@ import canonical
 from canonical.errors import MarketsyncError
 from connectors.base import Connector
 from connectors.events import ChannelEvent, EventSubject, SubjectKind
+from connectors.waits import nap
 from store import tables
 from store.secrets import SecretBox
 from store.types import utcnow
@@ -133,9 +147,47 @@ def order_purged(session: Session, account_id: int, reference: str) -> bool:
         tables.Order.account_id == account_id, tables.Order.external_id == reference)) is not None
 
 
+READS_QUEUE = "reads"
+READ_PATIENCE_S = 3.0  # a longer wait for rate points hands the job back (`sync.jobs.process_event`)
+READ_KEY = "marketsync:order-read:{account_id}:{reference}"
+READ_LEASE_MS = 30_000  # a reader killed mid-read frees the order after this long
+READ_WAIT_S = 3.0  # how long a job waits for another job's read of the same order before reading itself
+READ_POLL_S = 0.05
+# Compare-and-delete: only the job that took the lease lets go of it.
+_LET_GO = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+
 def enqueue_event(hub: Hub, event_id: int) -> bool:
-    return enqueue_unique(hub.redis, "events", "sync.jobs.process_event", (event_id,),
+    return enqueue_unique(hub.redis, READS_QUEUE, "sync.jobs.process_event", (event_id,),
                           f"process-event-{event_id}")
+
+
+def _read_key(account_id: int, reference: str) -> str:
+    return READ_KEY.format(account_id=account_id, reference=hashlib.sha256(reference.encode()).hexdigest()[:32])
+
+
+def _take_read(hub: Hub, account_id: int, reference: str, received_at: datetime) -> str | None:
+    """The order's read lease (its token), or None when a read that started after the event was
+    received has been ingested meanwhile (the event has nothing to add)."""
+    key, token = _read_key(account_id, reference), uuid.uuid4().hex
+    deadline = time.monotonic() + READ_WAIT_S
+    try:
+        while not hub.redis.set(key, token, nx=True, px=READ_LEASE_MS):
+            if time.monotonic() >= deadline:
+                return token  # the other read is slow or its job died: this one reads without the lease
+            nap(READ_POLL_S, where="another job's read of the same order")
+    except redis.RedisError:
+        return token  # Redis is only transport: without it, each job reads for itself
+    with hub.db.session() as session:
+        if fetched_since(session, account_id, reference, received_at):
+            _let_go(hub, account_id, reference, token)
+            return None
+    return token
+
+
+def _let_go(hub: Hub, account_id: int, reference: str, token: str) -> None:
+    with contextlib.suppress(redis.RedisError):  # else the lease expires by itself
+        hub.redis.eval(_LET_GO, 1, _read_key(account_id, reference), token)
 
 
 def process_event(hub: Hub, event_id: int) -> str:
@@ -167,21 +219,31 @@ def process_event(hub: Hub, event_id: int) -> str:
         reference = known_reference or (subject.order if subject is not None else None)
         if reference is None:
             return _finish_event(hub, event_id, "ignored")
+        account_id = account.id
         with hub.db.session() as session:
-            if fetched_since(session, account.id, reference, received_at):
-                note_known_event(session, account.id, reference, event_id)
+            if fetched_since(session, account_id, reference, received_at):
+                note_known_event(session, account_id, reference, event_id)
                 _mark(session, event_id, "processed", None)
                 return "processed"
-        fetched_at = utcnow()
-        order = connector.order(reference)
+        token = _take_read(hub, account_id, reference, received_at)
+        if token is None:  # another job read the order after this event arrived
+            with hub.db.session() as session:
+                note_known_event(session, account_id, reference, event_id)
+                _mark(session, event_id, "processed", None)
+            return "processed"
+        try:
+            fetched_at = utcnow()
+            order = connector.order(reference)
+            with stock_change(hub) as change:
+                row = change.session.get(tables.Account, account_id)
+                assert row is not None
+                ingest_order(change, row, order, box=hub.secret_box, source=f"webhook:{event_id}",
+                             fetched_at=fetched_at)
+                _mark(change.session, event_id, "processed", None)
+        finally:  # let go once the read is committed: a job waiting for it then finds it
+            _let_go(hub, account_id, reference, token)
     finally:  # a failure is the job's to decide (`sync.jobs`: retried, refused, or the account failing)
         connector.close()
-    with stock_change(hub) as change:
-        account = change.session.get(tables.Account, account.id)
-        assert account is not None
-        ingest_order(change, account, order, box=hub.secret_box, source=f"webhook:{event_id}",
-                     fetched_at=fetched_at)
-        _mark(change.session, event_id, "processed", None)
     return "processed"
 
 

@@ -186,7 +186,7 @@ def test_an_event_job_no_longer_swallows_errors(hub: Hub, shop: dict[str, Any],
     monkeypatch.setattr(WooCommerceConnector, "order", unavailable)
     events.enqueue_event(hub, first)
     run_worker(hub.redis, burst=True)
-    assert 890 < scheduled_in(hub, f"process-event-{first}", "events") <= 900
+    assert 890 < scheduled_in(hub, f"process-event-{first}", "reads") <= 900
     with hub.db.session() as session:
         assert session.get(tables.WebhookEvent, first).status == "received"  # type: ignore[union-attr]
 

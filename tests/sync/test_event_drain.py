@@ -159,10 +159,11 @@ def test_an_event_without_its_order_is_handed_to_its_own_read_job(hub: Hub, shop
     [event_id] = store(hub, shop, orders(1), carried=False)
     counts = drain.drain_events(hub, shop["account_id"], "holder")
     assert counts == {"handed": 1} and statuses(hub) == {"received": 1}
-    assert [(job.func_name, list(job.args)) for job in queue("events", hub.redis).jobs] == [
-        ("sync.jobs.process_event", [event_id])]
+    assert [(job.func_name, list(job.args)) for job in queue("reads", hub.redis).jobs] == [
+        ("sync.jobs.process_event", [event_id])]  # behind the polls: the drains' queue calls nothing
+    assert queue("events", hub.redis).count == 0
     drain.drain_events(hub, shop["account_id"], "again")  # handed again: its job absorbs it
-    assert queue("events", hub.redis).count == 1
+    assert queue("reads", hub.redis).count == 1
 
 
 def test_the_sweep_wakes_accounts_with_old_events_even_when_a_queued_drain_was_lost(

@@ -13,7 +13,7 @@ from sync.service.workers import run_worker
 
 
 def test_queues_are_in_priority_order() -> None:
-    assert QUEUE_NAMES == ("events", "shipments", "stock", "orders", "catalog", "default")
+    assert QUEUE_NAMES == ("events", "shipments", "stock", "orders", "reads", "catalog", "default")
 
 
 def test_a_worker_runs_jobs_with_the_json_serializer(redis_client) -> None:
@@ -92,11 +92,34 @@ def test_one_worker_lane_takes_order_events_before_stock_pushes() -> None:
     throttled shops held every worker while webhook events, polls and shipment pushes waited."""
     from sync.hub.queues import worker_lanes
 
-    every = ("events", "shipments", "stock", "orders", "catalog", "default")
+    every = ("events", "shipments", "stock", "orders", "reads", "catalog", "default")
     assert worker_lanes(1) == [every]
-    assert worker_lanes(2) == [("events", "shipments", "orders", "stock"), every]
-    assert worker_lanes(3) == [("events", "shipments", "orders", "stock"), ("events", "shipments", "stock", "orders"),
-                               every]
+    assert worker_lanes(2) == [("events", "shipments", "orders", "reads", "stock"), every]
+    assert worker_lanes(3) == [("events", "shipments", "orders", "reads", "stock"),
+                               ("events", "shipments", "stock", "orders", "reads"), every]
+
+
+def test_order_reads_never_come_before_polls_and_only_one_lane_takes_them_before_stock() -> None:
+    """The nine-channel chaos run: per-event order reads of the pushing marketplaces were on the
+    `events` queue, first on every lane, and held every worker for the whole load while no stock
+    push, order poll or message pull of another account ran."""
+    from sync.hub.queues import worker_lanes
+
+    for count in (2, 3, 4, 6):
+        lanes = worker_lanes(count)
+        assert all(lane[0] == "events" for lane in lanes)  # drains: no API call
+        assert all(lane.index("orders") < lane.index("reads") for lane in lanes)
+        assert sum(lane.index("reads") < lane.index("stock") for lane in lanes) == 1
+
+
+def test_event_reads_go_on_their_own_queue_and_drains_stay_on_events(hub: Hub) -> None:
+    from sync.orders import drain
+    from sync.orders.events import enqueue_event
+
+    assert enqueue_event(hub, 41) is True
+    assert drain.wake(hub, 7) is True
+    assert [job.func_name for job in queue("reads", hub.redis).jobs] == ["sync.jobs.process_event"]
+    assert [job.func_name for job in queue("events", hub.redis).jobs] == ["sync.jobs.drain_events"]
 
 
 def test_a_worker_takes_its_queues_in_the_order_given(redis_client) -> None:
