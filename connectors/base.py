@@ -129,6 +129,9 @@ class Connector(ABC):
     options: ClassVar[tuple[OptionSpec, ...]] = ()
     stock_batch_size: ClassVar[int] = 1
     stock_write_mode: ClassVar[StockWriteMode] = StockWriteMode.ABSOLUTE
+    # Whether the platform puts a paid order's cancelled or returned units back on its own stock
+    # count (the hub's acknowledged number of a relative writer follows it when it does).
+    restocks_paid_orders: ClassVar[bool] = True
     order_stream_order: ClassVar[StreamOrder] = StreamOrder.ANY
     rate_buckets: ClassVar[Mapping[str, BucketSpec]] = {DEFAULT_BUCKET: BucketSpec()}
 

@@ -60,6 +60,9 @@ class WechatConnector(Connector):
     )
     stock_batch_size: ClassVar[int] = 50
     stock_write_mode: ClassVar[StockWriteMode] = StockWriteMode.DELTA
+    # Stock rolls back only for orders cancelled before payment (and unclaimed gifts): a paid
+    # order's cancel, refund or return leaves the count as it is (stock_update doc).
+    restocks_paid_orders: ClassVar[bool] = False
     order_stream_order: ClassVar[StreamOrder] = StreamOrder.WINDOWED
 
     def __init__(self, account: AccountConfig, *, policy: HttpPolicy | None = None,

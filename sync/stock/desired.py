@@ -227,13 +227,26 @@ def recompute_accounts(session: Session, account_ids: Iterable[int], settings: S
     return store_desired(session, computed)
 
 
-def _move_acknowledged(session: Session, listing_id: int, delta: int) -> int | None:
-    """Move the listing's acknowledged number by `delta`; the account when it now needs a push."""
+def restocks_paid_orders(platform: str) -> bool:
+    """Whether the platform puts a paid order's cancelled or returned units back on its own count."""
+    try:
+        return connector_class(platform).restocks_paid_orders
+    except UnknownPlatform:
+        return True
+
+
+def _move_acknowledged(session: Session, listing_id: int, delta: int, *, restock: bool = False) -> int | None:
+    """Move the listing's acknowledged number by `delta` (`restock`: units put back, which a
+    platform that never restocks paid orders did not do); the account when it now needs a push."""
     listing = session.get(tables.Listing, listing_id)
     if listing is None or listing.acknowledged_quantity is None:
         return None
     account = session.get(tables.Account, listing.account_id)
     if account is None or not follows_channel_sales(account.platform):
+        return None
+    if restock and not restocks_paid_orders(account.platform):
+        # The channel kept its count: the hub's number goes up at settle (the units are sellable
+        # again), the channel's did not, so the recompute finds the listing pending and it is pushed.
         return None
     listing.acknowledged_quantity += delta
     listing.push_pending = listing.desired_quantity is not None and \
@@ -254,7 +267,7 @@ def channel_sold(session: Session, listing_id: int, quantity: int) -> int | None
 
 def channel_restocked(session: Session, listing_id: int, quantity: int) -> int | None:
     """The listing's channel put `quantity` back (cancel/refund with restock) on its own number."""
-    return _move_acknowledged(session, listing_id, quantity)
+    return _move_acknowledged(session, listing_id, quantity, restock=True)
 
 
 def blocked_listing_ids(session: Session, account_id: int) -> set[int]:
