@@ -89,7 +89,7 @@ class LocalBudget:
                     return waited
                 if not delay:
                     delay = (cost - self.available) / max(self.restore_rate, 0.001)
-            nap(delay, where="a wait for rate points")
+            nap(delay, where="a wait for rate points", rate_wait=True)
             waited += delay
 
     def settle(self, cost: float, *, available: float | None = None, maximum: float | None = None,
@@ -185,7 +185,7 @@ class RedisBudget:
             wait = float(self._reserve(keys=[self.key], args=self._args(cost)))
             if wait <= 0:
                 return waited
-            nap(wait, where=f"a wait for rate points ({self.key})")
+            nap(wait, where=f"a wait for rate points ({self.key})", rate_wait=True)
             waited += wait
 
     def settle(self, cost: float, *, available: float | None = None, maximum: float | None = None,
@@ -211,7 +211,7 @@ class LocalPauseBudget:
         with self._lock:
             delay = max(self.blocked_until - time.monotonic(), 0.0)
         if delay:
-            nap(delay, where="a platform's pause")
+            nap(delay, where="a platform's pause", rate_wait=True)
         return delay
 
     def settle(self, cost: float, *, available: float | None = None, maximum: float | None = None,
@@ -242,7 +242,7 @@ class RedisPauseBudget:
     def reserve(self, cost: float) -> float:
         delay = float(self._paused_for(keys=[self.key]))
         if delay > 0:
-            nap(delay, where=f"a platform's pause ({self.key})")
+            nap(delay, where=f"a platform's pause ({self.key})", rate_wait=True)
         return delay
 
     def settle(self, cost: float, *, available: float | None = None, maximum: float | None = None,

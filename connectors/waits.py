@@ -42,7 +42,8 @@ def stopping() -> bool:
 
 @contextmanager
 def patience(seconds: float) -> Iterator[None]:
-    """Within this block a wait longer than `seconds` raises `Deferred` instead of sleeping."""
+    """Within this block a wait for a rate budget longer than `seconds` raises `Deferred` instead of
+    sleeping."""
     token = _PATIENCE.set(seconds)
     try:
         yield
@@ -50,11 +51,12 @@ def patience(seconds: float) -> Iterator[None]:
         _PATIENCE.reset(token)
 
 
-def nap(seconds: float, *, where: str = "a platform call") -> None:
+def nap(seconds: float, *, where: str = "a platform call", rate_wait: bool = False) -> None:
     """Sleep `seconds`, or raise `Interrupted` as soon as the process is asked to stop (`Deferred`
-    at once when `seconds` is past the job's `patience`)."""
+    at once when it is a wait for a rate budget, `rate_wait`, past the job's `patience`: a retry's
+    backoff is the failure policy's, not handed back)."""
     limit = _PATIENCE.get()
-    if limit is not None and seconds > limit:
+    if rate_wait and limit is not None and seconds > limit:
         raise Deferred(where, f"a wait of {seconds:.1f} s; the job runs again after it", retry_after=seconds)
     deadline = time.monotonic() + seconds
     while True:

@@ -5,7 +5,8 @@ account commits at, whether its variant is tracked, which kits exist, and re-rea
 it had just found (the session's identity map holds unmodified rows weakly, so a row nobody
 references is gone by the next `get`). Inside `remembering(session)` those answers are kept for
 the rest of the transaction. Only code that changes none of them opens it (ingesting orders
-creates no location, kit or variant setting); everywhere else `recall` reads afresh each time.
+changes no kit, variant setting or location mapping; a location it creates, the first return's,
+is found again because a miss is not remembered); everywhere else `recall` reads afresh.
 """
 
 from __future__ import annotations
@@ -47,12 +48,16 @@ def is_remembering(session: Session) -> bool:
 
 
 def recall(session: Session, key: Hashable, load: Callable[[], T]) -> T:
-    """`load()`, once per `remembering` block for `key`; every time outside one."""
+    """`load()`, once per `remembering` block for `key`; every time outside one. None is not kept:
+    a row not found yet may be created later in the transaction (the first return's location)."""
     memo: dict[Hashable, Any] | None = session.info.get(_KEY)
     if memo is None:
         return load()
     if key not in memo:
-        memo[key] = load()
+        value = load()
+        if value is None:
+            return value
+        memo[key] = value
     return memo[key]
 
 

@@ -60,7 +60,7 @@ def worker_lanes(count: int) -> list[tuple[str, ...]]:
     account's rate budget: those go on the `reads` queue, behind the order polls and pulls on every
     lane and behind the stock pushes on all but the first. On the `events` queue (the nine-channel
     chaos run), the order reads of three pushing marketplaces, one of them throttled, held every
-    worker for the whole load: no stock push, order poll or TMC pull of any other account ran in
+    worker for the whole load: no stock push, order poll or message pull of any other account ran in
     it, and every listing was still pending 30 s after the faults stopped. On their own queue
     behind the polls, hundreds of reads queued in a burst cannot delay a poll either."""
     if count <= 1:

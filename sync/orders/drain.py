@@ -20,9 +20,10 @@ events older than `EVENT_GRACE`):
   after letting go); else, unless a drain job is queued and not started yet, it queues one.
 - The job clears "queued", takes the holder key (a lease renewed per chunk; its own job id, so a
   re-run of the same job after its worker died takes it back), clears the flag, drains until a
-  chunk comes back empty, lets go, and drains again when the flag was set meanwhile. Every clear
-  of the flag comes before a read of the table by a holder, and a holder looks at the flag after
-  letting go, so an event stored and flagged at any moment is seen by some drain.
+  chunk comes back short of `CHUNK` (all there was), lets go, and drains again when the flag was
+  set meanwhile. Every clear of the flag comes before a read of the table by a holder, and a
+  holder looks at the flag after letting go, so an event stored and flagged at any moment is seen
+  by some drain.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from sync.hub.context import Hub
 from sync.hub.queues import queue
 from sync.orders.events import (
     CARRIED,
+    LET_GO,
     apply_carried,
     enqueue_event,
     mark_event,
@@ -72,8 +74,7 @@ WAKE_KEY = "marketsync:events-wake:{account_id}"
 HOLDER_KEY = "marketsync:events-holder:{account_id}"
 QUEUED_KEY = "marketsync:events-queued:{account_id}"
 
-# Compare-and-delete / compare-and-renew: only the holder that took the key lets go of it or renews it.
-_LET_GO = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+# Compare-and-renew: only the holder that took the key renews it (it lets go with events.LET_GO).
 _WAKE = ("redis.call('set', KEYS[1], '1') if redis.call('exists', KEYS[2]) == 1 then return 0 end "
          "if redis.call('set', KEYS[3], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end return 0")
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
@@ -188,7 +189,7 @@ def _renew(r: redis.Redis, account_id: int, holder: str) -> bool:
 
 
 def _let_go(r: redis.Redis, account_id: int, holder: str) -> None:
-    r.eval(_LET_GO, 1, _key(HOLDER_KEY, account_id), holder)
+    r.eval(LET_GO, 1, _key(HOLDER_KEY, account_id), holder)
 
 
 def _drain_chunk(hub: Hub, account_id: int, after: int, counts: Counter[str],

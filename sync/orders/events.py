@@ -153,8 +153,8 @@ READ_KEY = "marketsync:order-read:{account_id}:{reference}"
 READ_LEASE_MS = 30_000  # a reader killed mid-read frees the order after this long
 READ_WAIT_S = 3.0  # how long a job waits for another job's read of the same order before reading itself
 READ_POLL_S = 0.05
-# Compare-and-delete: only the job that took the lease lets go of it.
-_LET_GO = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+# Compare-and-delete: only the job that took a lease key lets go of it (the drain's holder key too).
+LET_GO = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
 def enqueue_event(hub: Hub, event_id: int) -> bool:
@@ -178,7 +178,7 @@ def _take_read(hub: Hub, account_id: int, reference: str, received_at: datetime)
             nap(READ_POLL_S, where="another job's read of the same order")
     except redis.RedisError:
         return token  # Redis is only transport: without it, each job reads for itself
-    with hub.db.session() as session:
+    with hub.db.reading() as session:
         if fetched_since(session, account_id, reference, received_at):
             _let_go(hub, account_id, reference, token)
             return None
@@ -187,7 +187,7 @@ def _take_read(hub: Hub, account_id: int, reference: str, received_at: datetime)
 
 def _let_go(hub: Hub, account_id: int, reference: str, token: str) -> None:
     with contextlib.suppress(redis.RedisError):  # else the lease expires by itself
-        hub.redis.eval(_LET_GO, 1, _read_key(account_id, reference), token)
+        hub.redis.eval(LET_GO, 1, _read_key(account_id, reference), token)
 
 
 def process_event(hub: Hub, event_id: int) -> str:

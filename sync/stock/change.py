@@ -82,8 +82,9 @@ class StockChange:
 def stock_change(hub: Hub, *, remember: bool = False) -> Iterator[StockChange]:
     """One transaction with a stock change in it: settled and committed, then the pushes enqueued.
 
-    `remember`: the caller changes no reference rows (locations, kits, variant settings), so each
-    is read once for the whole transaction, settle included (`store.memo`)."""
+    `remember`: the caller changes no reference rows (kits, variant settings, location mappings;
+    a location it creates is found again), so each is read once for the whole transaction, settle
+    included (`store.memo`)."""
     with hub.db.session() as session, (remembering(session) if remember else nullcontext()):
         change = StockChange(session, hub.settings)
         yield change

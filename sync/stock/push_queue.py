@@ -118,15 +118,9 @@ STOCK = Lane(tables.PushClaim, JOB_FUNCTION, "stock", QUEUED_KEY, "push-stock", 
              accounts_declaring(Capability.WRITE_STOCK))
 
 
-def backing_off(hub: Hub, account_id: int, lane: Lane = STOCK) -> bool:
-    try:
-        return bool(hub.redis.exists(lane.backoff_key.format(account_id=account_id)))
-    except redis.RedisError:
-        return False
-
-
 def _backing_off_many(hub: Hub, account_ids: list[int], lane: Lane) -> list[bool]:
-    """`backing_off` of each account, in one round trip."""
+    """Whether each account backs off after a transient failure (`back_off`), in one round trip; an
+    unreachable Redis counts as none backing off."""
     if not account_ids:
         return []
     try:
@@ -158,18 +152,12 @@ def end_backoff(hub: Hub, account_ids: Iterable[int], lane: Lane = STOCK) -> Non
 def queued_job_exists(hub: Hub, account_id: int, lane: Lane = STOCK) -> bool:
     """Whether Redis still holds the push job last queued for the account (gone with a FLUSHDB or a
     restart of Redis). An unreachable Redis counts as holding it: nothing could be enqueued anyway."""
-    try:
-        jid = hub.redis.get(lane.queued_key.format(account_id=account_id))
-        if jid is None:
-            return False
-        name = jid.decode() if isinstance(jid, bytes) else str(jid)
-        return bool(hub.redis.exists(f"{Job.redis_job_namespace_prefix}{name}"))
-    except redis.RedisError:
-        return True
+    return _queued_jobs_exist(hub, [account_id], lane)[account_id]
 
 
 def _queued_jobs_exist(hub: Hub, account_ids: list[int], lane: Lane) -> dict[int, bool]:
-    """`queued_job_exists` of each account, in two round trips for any number of accounts."""
+    """For each account, whether Redis still holds its last queued job (`queued_job_exists`), in
+    two round trips for any number of accounts."""
     if not account_ids:
         return {}
     try:
@@ -183,7 +171,7 @@ def _queued_jobs_exist(hub: Hub, account_ids: list[int], lane: Lane) -> dict[int
             pipe.exists(f"{Job.redis_job_namespace_prefix}{name}")
         found = pipe.execute()
     except redis.RedisError:
-        return dict.fromkeys(account_ids, True)  # as `queued_job_exists`: nothing could be enqueued anyway
+        return dict.fromkeys(account_ids, True)  # unreachable: counts as held, nothing could be enqueued anyway
     return {account_id: jid is not None and bool(n)
             for account_id, jid, n in zip(account_ids, jids, found, strict=True)}
 

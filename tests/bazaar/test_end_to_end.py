@@ -14,6 +14,7 @@ from sandbox.catalogue import SeedSpec
 from sandbox.interface import Simulator, start_simulator
 from store import tables
 from sync.hub.context import Hub
+from tests.sync.simulator_world import add_accounts
 
 STORES = {"shop": "shopify", "woo": "woocommerce", "bz": "bazaar"}
 SPEC = SeedSpec(products=3, variants=2, stock=20, seed=5)
@@ -23,16 +24,7 @@ SPEC = SeedSpec(products=3, variants=2, stock=20, seed=5)
 def stores(cli: Any, hub: Hub) -> Iterator[dict[str, Simulator]]:
     started = {name: start_simulator(platform, seed=SPEC, name=f"e2e-{name}") for name, platform in STORES.items()}
     try:
-        for name, simulator in started.items():
-            setup = simulator.account_setup()
-            args = ["account", "add", setup.platform, name]
-            for key, value in setup.options.items():
-                args += ["--option", f"{key}={value}"]
-            for key in setup.secrets:
-                args += ["--secret", key]
-            env = {f"MARKETSYNC_SECRET_{key.upper()}": value for key, value in setup.secrets.items()}
-            added = cli(*args, env=env)
-            assert added.exit_code == 0, added.output
+        add_accounts(cli, started)
         assert cli("catalog", "import", "--from", "shop").exit_code == 0
         for name in ("woo", "bz"):
             refreshed = cli("catalog", "refresh", name)

@@ -16,6 +16,7 @@ import pytest
 from sandbox.catalogue import SeedSpec
 from sandbox.interface import Simulator, start_simulator
 from sync.hub.context import Hub
+from tests.sync.simulator_world import add_accounts
 
 PLATFORMS = {"wx": "wechat", "ks": "kuaishou"}
 SPEC = SeedSpec(products=2, variants=1, stock=20, seed=7)
@@ -26,15 +27,7 @@ def stores(cli: Any, hub: Hub) -> Iterator[dict[str, Simulator]]:
     started = {name: start_simulator(platform, seed=SPEC, name=f"restock-{name}")
                for name, platform in PLATFORMS.items()}
     try:
-        for name, simulator in started.items():
-            setup = simulator.account_setup()
-            args = ["account", "add", setup.platform, name]
-            for key, value in setup.options.items():
-                args += ["--option", f"{key}={value}"]
-            for key in setup.secrets:
-                args += ["--secret", key]
-            env = {f"MARKETSYNC_SECRET_{key.upper()}": value for key, value in setup.secrets.items()}
-            assert cli(*args, env=env).exit_code == 0
+        add_accounts(cli, started)
         assert cli("catalog", "import", "--from", "wx").exit_code == 0
         assert cli("catalog", "refresh", "ks").exit_code == 0
         assert cli("stock", "import", "--from", "wx").exit_code == 0

@@ -327,3 +327,16 @@ def test_a_drained_order_costs_a_dozen_statements_and_a_round_three_dozen(hub: H
     assert statuses(hub) == {"processed": 51}
     assert per_order <= 13, per_order
     assert len(statements) <= 36, statements
+
+
+def test_a_location_created_in_a_remembering_transaction_is_found_again(hub: Hub) -> None:
+    """The memo kept a miss: the first channel return of a drain created the "returns" location,
+    the next one in the same chunk created it again (a unique code: the chunk failed for good)."""
+    from store.memo import remembering
+    from sync.stock.locations import hub_location
+
+    with hub.db.session() as session, remembering(session):
+        created = hub_location(session, "returns")
+        assert hub_location(session, "returns") is created
+        assert session.scalar(select(func.count()).select_from(tables.Location)
+                              .where(tables.Location.code == "returns")) == 1

@@ -126,6 +126,15 @@ def test_a_wait_past_the_patience_raises_deferred_without_sleeping() -> None:
     nap(0.01)  # outside the block a wait is slept as before
 
 
+def test_a_retry_backoff_past_the_patience_is_slept_not_handed_back() -> None:
+    """Only a wait for rate points defers: a retry's backoff (tenacity naps through `nap`) is the
+    failure policy's, so a shop failing for good still uses up its retries."""
+    with patience(0.01):
+        nap(0.05, where="a retry's backoff")
+        with pytest.raises(Deferred):
+            nap(0.05, where="a wait for rate points", rate_wait=True)
+
+
 def scheduled(hub: Hub, job_id: str) -> float | None:
     registry = ScheduledJobRegistry(queue=queue("reads", hub.redis))
     if job_id not in registry.get_job_ids():
@@ -138,7 +147,7 @@ def test_an_event_read_waiting_out_a_pause_hands_its_job_back_and_keeps_its_retr
     hub.settings.workers.retry_intervals_s = [900]
 
     def paused(self: WooCommerceConnector, external_id: str) -> canonical.Order:
-        nap(40, where="a wait for rate points")  # the account's budget is paused for 40 s
+        nap(40, where="a wait for rate points", rate_wait=True)  # the account's budget is paused for 40 s
         raise AssertionError("slept through the pause")
 
     monkeypatch.setattr(WooCommerceConnector, "order", paused)

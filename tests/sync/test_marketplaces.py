@@ -14,6 +14,7 @@ from sandbox.catalogue import SeedSpec
 from sandbox.interface import Simulator, start_simulator
 from sync.hub.context import Hub
 from sync.service.workers import run_worker
+from tests.sync.simulator_world import add_accounts
 
 PLATFORMS = {"tb": "taobao", "pdd": "pinduoduo", "jd": "jd"}
 SPEC = SeedSpec(products=3, variants=2, stock=20, seed=5)
@@ -23,15 +24,7 @@ SPEC = SeedSpec(products=3, variants=2, stock=20, seed=5)
 def stores(cli: Any, hub: Hub) -> Iterator[dict[str, Simulator]]:
     started = {name: start_simulator(platform, seed=SPEC, name=f"e2e-{name}") for name, platform in PLATFORMS.items()}
     try:
-        for name, simulator in started.items():
-            setup = simulator.account_setup()
-            args = ["account", "add", setup.platform, name]
-            for key, value in setup.options.items():
-                args += ["--option", f"{key}={value}"]
-            for key in setup.secrets:
-                args += ["--secret", key]
-            env = {f"MARKETSYNC_SECRET_{key.upper()}": value for key, value in setup.secrets.items()}
-            assert cli(*args, env=env).exit_code == 0
+        add_accounts(cli, started)
         imported = cli("catalog", "import", "--from", "tb")
         assert imported.exit_code == 0, imported.output
         for name in ("pdd", "jd"):
