@@ -9,6 +9,7 @@ import pytest
 
 from sandbox.interface import start_simulator
 from sync.hub.context import Hub
+from tests.sync.simulator_world import add_accounts
 
 REQUIRED = {
     "taobao": ("--option app_key=", "--secret app_secret", "--secret session"),
@@ -37,14 +38,7 @@ def test_an_account_on_the_simulator_is_added_and_tested(cli, hub: Hub, platform
     simulator = start_simulator(platform, seed=1)
     try:
         setup = simulator.account_setup()
-        args = ["account", "add", platform, "shop"]
-        for key, value in setup.options.items():
-            args += ["--option", f"{key}={value}"]
-        for key in setup.secrets:
-            args += ["--secret", key]
-        env = {f"MARKETSYNC_SECRET_{key.upper()}": value for key, value in setup.secrets.items()}
-        added = cli(*args, env=env)
-        assert added.exit_code == 0, added.output
+        add_accounts(cli, {"shop": simulator})
         tested = cli("account", "test", "shop", "--json")
         assert tested.exit_code == 0, tested.output
         assert json.loads(tested.output)["currency"] == "CNY"
