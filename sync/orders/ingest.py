@@ -84,8 +84,9 @@ def ingest_order(change: StockChange, account_row: tables.Account, order: canoni
     else:
         row, created = _order_row(session, account_row, order, box, look=stored is Unread.UNREAD,
                                   said=(source, fetched_at, digest))
-    note_event(row, source)
-    _note_fetch(row, fetched_at)
+    if not created:  # a new row was inserted with both
+        note_event(row, source)
+        _note_fetch(row, fetched_at)
     lines = {} if created else {line.external_id: line for line in _lines(session, row)}
     if not created and order.updated_at < row.channel_updated_at:
         return IngestResult(row.id, False, True, sum(1 for line in lines.values() if line.held))

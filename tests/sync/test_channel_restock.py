@@ -7,7 +7,6 @@ buyers cancelled: the hub assumed every relative writer had put the units back i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,16 +37,15 @@ def stores(cli: Any, hub: Hub) -> Iterator[dict[str, Simulator]]:
 
 
 def sync_once(cli: Any) -> None:
-    result = cli("sync", "--once", "--json")
+    result = cli("sync", "--once")
     assert result.exit_code == 0, result.output
-    json.loads(result.stdout)
 
 
 @pytest.mark.parametrize("origin", ["wx", "ks"])
 def test_a_cancelled_paid_order_leaves_every_channel_at_the_hubs_number(
         cli: Any, hub: Hub, stores: dict[str, Simulator], origin: str) -> None:
     sync_once(cli)
-    kept = stores[origin].place_order([("MS-0001-1", 1)], buyer="keeps")
+    stores[origin].place_order([("MS-0001-1", 1)], buyer="keeps")
     cancelled = stores[origin].place_order([("MS-0001-1", 2)], buyer="cancels")
     sync_once(cli)
     assert {name: s.available("MS-0001-1") for name, s in stores.items()} == {"wx": 17, "ks": 17}
@@ -57,4 +55,4 @@ def test_a_cancelled_paid_order_leaves_every_channel_at_the_hubs_number(
     stores[origin].refund_order(refunded.order_id, restock=True)
     sync_once(cli)
     sync_once(cli)
-    assert kept.order_id and {name: s.available("MS-0001-1") for name, s in stores.items()} == {"wx": 19, "ks": 19}
+    assert {name: s.available("MS-0001-1") for name, s in stores.items()} == {"wx": 19, "ks": 19}
