@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import sys
 import uuid
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import click
 import pytest
 import redis
 from click.testing import CliRunner, Result
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from store.db import Database
 from store.settings import load_settings
@@ -86,19 +87,144 @@ def drop_postgres_schema(url: str) -> None:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database on each engine: every storage test runs on both."""
+    """A database on each engine: every storage test runs on both. Empty, but for a test using the
+    `db` or `hub` fixture: then already at the head revision (see MigratedTemplates)."""
+    migrated = bool(MIGRATED_BY & set(request.fixturenames))
+    templates: MigratedTemplates | None = request.getfixturevalue("migrated_templates") if migrated else None
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'hub.db'}"
+        url = f"sqlite:///{tmp_path / 'hub.db'}"
+        if templates is not None:
+            templates.sqlite_copy(url)
+        yield url
         return
-    url = fresh_postgres_url()
+    if templates is None:
+        url = fresh_postgres_url()
+        yield url
+        drop_postgres_schema(url)
+        return
+    url = templates.postgres_url()
     yield url
-    drop_postgres_schema(url)
+    templates.give_back(url)
+
+
+class MigratedTemplates:
+    """Databases at the head revision for the `db` and `hub` fixtures, without running the
+    migrations for every test (1-3 s each: alembic loads every revision script, then one round trip
+    per DDL statement, and PostgreSQL's catalogue work for ~100 statements).
+
+    SQLite: the file migrated once per test process is copied. PostgreSQL: the statements the one
+    migration sent to the server (recorded at the driver's cursor, parameters and all; none names
+    the schema) are sent again in a new schema, in one transaction; after the test its tables are
+    emptied (TRUNCATE ... RESTART IDENTITY: the migrations insert no rows but alembic's version) and
+    the schema serves the next test of this process. A schema whose tables cannot be emptied within
+    5 s (a connection left open) or whose revision changed is dropped instead. Tests asking for an
+    empty `database_url` alone still get a brand-new schema; `tests/store/test_migrations.py`
+    migrates those on both engines and checks the clone against the table definitions.
+    """
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp_path_factory = tmp_path_factory
+        self._sqlite: Path | None = None
+        self._postgres: list[tuple[str, Any, bool]] | None = None
+        self._postgres_revision: list[str] = []
+        self._idle: list[str] = []  # emptied migrated schemas, ready for the next test
+
+    def sqlite_copy(self, url: str) -> None:
+        if self._sqlite is None:
+            path = self._tmp_path_factory.mktemp("template") / "hub.db"
+            database = Database(f"sqlite:///{path}")
+            database.upgrade()
+            database.dispose()
+            self._sqlite = path
+        target = url.removeprefix("sqlite:///")
+        for suffix in ("", "-wal", "-shm"):
+            if Path(f"{self._sqlite}{suffix}").exists():
+                shutil.copyfile(f"{self._sqlite}{suffix}", f"{target}{suffix}")
+
+    def _statements(self) -> list[tuple[str, Any, bool]]:
+        if self._postgres is None:
+            url = fresh_postgres_url()
+            database = Database(url)
+            recorded: list[tuple[str, Any, bool]] = []
+
+            def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+                       executemany: bool) -> None:
+                recorded.append((statement, parameters, executemany))
+
+            event.listen(database.engine, "before_cursor_execute", record)
+            database.upgrade()
+            event.remove(database.engine, "before_cursor_execute", record)
+            self._postgres_revision = _versions(database)
+            database.dispose()
+            drop_postgres_schema(url)
+            self._postgres = recorded
+        return self._postgres
+
+    def postgres_url(self) -> str:
+        """A migrated schema with no rows in its tables."""
+        if self._idle:
+            return self._idle.pop()
+        statements = self._statements()
+        url = fresh_postgres_url()
+        database = Database(url)
+        try:
+            with database.engine.begin() as connection:
+                cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                for statement, parameters, executemany in statements:
+                    if executemany:
+                        cursor.executemany(statement, parameters)
+                    else:
+                        cursor.execute(statement, parameters)
+                cursor.close()
+        finally:
+            database.dispose()
+        return url
+
+    def give_back(self, url: str) -> None:
+        """Empty the schema's tables for the next test, or drop it when that cannot be done cleanly."""
+        schema = url.rsplit("%3D", 1)[1]
+        database = Database(url)
+        try:
+            with database.engine.begin() as connection:
+                connection.execute(text("SET LOCAL lock_timeout = '5s'"))
+                names = connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = :schema "
+                                                "AND tablename <> 'alembic_version'"), {"schema": schema}).scalars()
+                listed = ", ".join(f'"{name}"' for name in sorted(names))
+                connection.execute(text(f"TRUNCATE {listed} RESTART IDENTITY CASCADE"))
+            reusable = _versions(database) == self._postgres_revision
+        except Exception:
+            reusable = False
+        finally:
+            database.dispose()
+        if reusable:
+            self._idle.append(url)
+        else:
+            drop_postgres_schema(url)
+
+    def close(self) -> None:
+        while self._idle:
+            drop_postgres_schema(self._idle.pop())
+
+
+def _versions(database: Database) -> list[str]:
+    with database.engine.connect() as connection:
+        return sorted(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplates]:
+    templates = MigratedTemplates(tmp_path_factory)
+    yield templates
+    templates.close()
+
+
+MIGRATED_BY = {"db", "hub"}  # fixtures that want the database at head; `database_url` alone is empty
 
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
+    """The test's database at the head revision (migrated by `database_url`)."""
     database = Database(database_url)
-    database.upgrade()
     yield database
     database.dispose()
 
@@ -154,10 +280,10 @@ def hub_env(
 
 @pytest.fixture
 def hub(hub_env: dict[str, str], redis_client: redis.Redis) -> Iterator[Hub]:
-    """An initialised hub (workspace, key, migrated database) on the test services."""
+    """An initialised hub (workspace, key, database at head: see `database_url`) on the test services."""
     instance = Hub(load_settings())
     instance.workspace.secret_box(create=True)
-    instance.db.upgrade()
+    instance.db.require_current()
     set_hub(instance)
     yield instance
     set_hub(None)

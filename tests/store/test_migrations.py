@@ -26,10 +26,25 @@ def test_downgrade_to_base_and_back(database_url: str) -> None:
     db.dispose()
 
 
-def test_migrations_match_the_table_definitions(db: Database) -> None:
+def test_migrations_match_the_table_definitions(database_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
+    db = Database(database_url)
+    db.upgrade()  # migrated here, not cloned from the tests' template (the next test checks the clone)
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+    db.dispose()
+
+
+def test_the_tests_template_clone_is_the_migrated_schema(db: Database) -> None:
+    """The `db` fixture clones a migrated template (tests/conftest.py): same revision, same tables,
+    columns, indexes and constraints as the migrations build."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    assert db.current_revision() == db.head_revision()
     with db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
