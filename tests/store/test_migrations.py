@@ -26,25 +26,24 @@ def test_downgrade_to_base_and_back(database_url: str) -> None:
     db.dispose()
 
 
-def test_migrations_match_the_table_definitions(database_url: str) -> None:
+def _schema_diff(db: Database) -> list[object]:
+    """What differs between the database's schema and the table definitions (empty: nothing)."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
+    with db.engine.connect() as connection:
+        return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+
+
+def test_migrations_match_the_table_definitions(database_url: str) -> None:
     db = Database(database_url)
     db.upgrade()  # migrated here, not cloned from the tests' template (the next test checks the clone)
-    with db.engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-    assert diff == []
+    assert _schema_diff(db) == []
     db.dispose()
 
 
 def test_the_tests_template_clone_is_the_migrated_schema(db: Database) -> None:
     """The `db` fixture clones a migrated template (tests/conftest.py): same revision, same tables,
     columns, indexes and constraints as the migrations build."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-
     assert db.current_revision() == db.head_revision()
-    with db.engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-    assert diff == []
+    assert _schema_diff(db) == []
