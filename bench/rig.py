@@ -19,6 +19,7 @@ from typing import Any
 import redis as redis_lib
 from sqlalchemy import create_engine, text
 
+from bench.bytecode import with_bytecode
 from bench.channels import connect_account
 from bench.measure import CommandResult, run_command
 from bench.simproc import RemoteSimulator
@@ -101,7 +102,7 @@ class HubRig:
         base = {k: v for k, v in os.environ.items() if not k.startswith("MARKETSYNC_")}
         base.update({"MARKETSYNC_HOME": str(self.home), "MARKETSYNC_DATABASE__URL": settings.database.url,
                      "MARKETSYNC_REDIS__URL": settings.redis.url})
-        self.env = worker_environment(self.hub.redis, base)
+        self.env = with_bytecode(worker_environment(self.hub.redis, base))
         self.processes: list[subprocess.Popen[bytes]] = []
         self.webhook_base: str | None = None
 
