@@ -150,7 +150,7 @@ def import_catalog(hub: Hub, account_name: str, *, actor: str = "marketsync",
             counts["products"] += len(batch)
             with hub.db.session() as session:
                 upsert_products(session, batch, counts)
-            chunk_done()
+            chunk_done(sum(len(p.variants) for p in batch))
         counts["skipped"] = len(conn.skipped)
     with hub.db.session() as session:
         audit(session, actor, "catalog.import", f"account:{account_name}", dict(counts))
@@ -173,7 +173,7 @@ def refresh_listings(hub: Hub, account_name: str, *, actor: str = "marketsync",
         for batch in chunked(stream, REFRESH_BATCH):
             with hub.db.session() as session:
                 refresh.upsert(session, batch)
-            chunk_done()
+            chunk_done(len(batch))
         skipped = len(connector.skipped)
     with hub.db.session() as session:
         applied = refresh.finish(StockChange(session, hub.settings))

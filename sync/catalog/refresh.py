@@ -363,7 +363,7 @@ class Refresh:
                     self.check_mapped(row)
             self.link(links)
             self.result.accounts |= change.settle()  # recomputed a chunk at a time, not all at the end
-            chunk_done()
+            chunk_done(len(rows))
         self.close_stale()
         return self.result
 

@@ -89,7 +89,7 @@ def import_stock(hub: Hub, account_name: str) -> dict[str, int]:
                     counts["kits"] += 1
                 else:
                     read.add(found[0], found[1], item)
-            chunk_done()
+            chunk_done(len(chunk))
     finally:
         connector.close()
     with stock_change(hub) as change:

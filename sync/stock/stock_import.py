@@ -146,5 +146,5 @@ def write_targets(change: StockChange, targets: Iterable[Target], *, account_id:
             record_first_sight(session, {listing: available for t in chunk for listing, available in t.seen.items()})
             change.touch(t.variant_id for t in chunk)
         change.need_push(change.settle())
-        chunk_done()
+        chunk_done(len(chunk))
     return counts
