@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 import canonical
 from connectors.base import Connector
 from store import tables
+from store.bulk import insert_many
 from store.chunks import chunked
 from store.types import utcnow
 from sync.catalog import linking
@@ -125,13 +126,14 @@ def upsert_products(session: Session, products: Sequence[canonical.Product], cou
 
 def insert_new(session: Session, products: Sequence[canonical.Product], counts: dict[str, int]) -> None:
     """A batch of products none of whose SKUs the hub has (a first import): two executemany
-    INSERTs instead of an ORM object and a unit-of-work entry per row."""
+    INSERTs instead of an ORM object and a unit-of-work entry per row (the variants' through
+    `store.bulk.insert_many`: converted a column at a time, not a parameter at a time)."""
     product_table, variant_table = cast(Table, tables.Product.__table__), cast(Table, tables.Variant.__table__)
     ids = session.execute(insert(product_table).returning(product_table.c.id, sort_by_parameter_order=True),
                           [product_values(p) for p in products]).scalars().all()
     rows = [{"sku": v.sku, **variant_values(v), "product_id": product_id}
             for product, product_id in zip(products, ids, strict=True) for v in product.variants]
-    session.execute(insert(variant_table), rows)
+    insert_many(session, variant_table, rows)
     counts["products_created"] += len(products)
     counts["variants_created"] += len(rows)
 

@@ -15,15 +15,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import canonical
 from mapping import matching
 from mapping.conflicts import ConflictKind, ConflictStatus, close_if_open, open_conflict, open_unless_ignored
 from store import tables
+from store.bulk import insert_many
 from store.chunks import chunked
 from store.types import utcnow
 from sync.catalog import linking, scan
@@ -169,8 +170,7 @@ class Refresh:
                 if row.variant_id is None and external_id not in sure:
                     self.items[external_id] = Shown.of(item)
         session.flush()
-        if inserts:  # Core executemany: no ORM bulk-insert bookkeeping per row
-            session.execute(insert(cast(Table, tables.Listing.__table__)), inserts)
+        insert_many(session, tables.Listing.__table__, inserts)  # no ORM bookkeeping, no per-row parameters
 
     def sure_links(self, session: Session, items: Iterable[canonical.Listing]) -> set[str]:
         """External ids of `items` whose SKU names exactly one variant whose barcode agrees (or that

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import select
 
 from store import tables
-from store.bulk import FEW_ROWS, insert_rows, update_rows
+from store.bulk import FEW_ROWS, insert_many, insert_rows, update_rows
 from store.chunks import FEW_VALUES, among
 from store.types import utcnow
 from sync.hub.context import Hub
@@ -113,3 +115,28 @@ def test_update_rows_stamps_updated_at_and_writes_constant_columns_in_their_stor
     assert [(row.desired_quantity, row.push_pending, row.acknowledged_at) for row in found] == \
         [(n, True, acknowledged) for n in range(count)]
     assert all(before <= row.updated_at <= utcnow() for row in found)
+
+
+@pytest.mark.parametrize("count", [3, FEW_ROWS + 50])  # the statement as is, then per-column conversion
+def test_insert_many_writes_every_row_whole_with_the_defaults_of_columns_left_out(hub: Hub, count: int) -> None:
+    """Every value of every row arrives as its column type stores it (JSON, exact decimals, None,
+    any SKU text), and columns not given get their defaults (`tracked`, `created_at`)."""
+    before = utcnow()
+    with hub.db.session() as session:
+        product = tables.Product(title="P")
+        session.add(product)
+        session.flush()
+        rows = [{"product_id": product.id, "sku": f"{SKUS[n % len(SKUS)]}-{n}", "title": f"T {n}",
+                 "options": {"Size": str(n), "Colour": "红"} if n % 2 else {},
+                 "price": Decimal(f"{n}.05") if n % 3 else None, "currency": "EUR" if n % 3 else None}
+                for n in range(count)]
+        insert_many(session, tables.Variant.__table__, rows)
+        insert_many(session, tables.Variant.__table__, [])
+        found = {v.sku: v for v in session.scalars(select(tables.Variant))}
+        assert len(found) == count
+        for row in rows:
+            variant = found[row["sku"]]
+            assert (variant.product_id, variant.title, variant.options, variant.price, variant.currency) == \
+                (row["product_id"], row["title"], row["options"], row["price"], row["currency"])
+            assert variant.tracked is True and variant.barcode is None and variant.safety_stock is None
+            assert before <= variant.created_at <= utcnow() and before <= variant.updated_at <= utcnow()
