@@ -50,7 +50,7 @@ from sync.hub.context import Hub
 from sync.orders import drain, events, polling, pulled, shipment_queue
 from sync.planning import service as planning
 from sync.service import scheduler
-from sync.stock import confirm, push, push_queue, reconcile
+from sync.stock import confirm, push, push_queue, readback, reconcile
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -190,8 +190,8 @@ def reconcile_account(account_id: int) -> Any:
 
 
 def check_stale(account_id: int) -> Any:
-    """Settle stale compare-and-swap reads after an order poll (`sync.stock.reconcile`)."""
-    return guarded(account_id, lambda hub: reconcile.check_stale(hub, account_id),
+    """Settle stale reads and undecided deltas from fresh reads of the channel (`sync.stock.readback`)."""
+    return guarded(account_id, lambda hub: readback.check_stale(hub, account_id),
                    rejected=_account_run("stale_check", account_id))
 
 

@@ -4,7 +4,9 @@ Requests for a push are coalesced by `sync.stock.push_queue`; the job (`sync.job
 runs `push_stock`, which claims the account, drains until no request came in while it ran, and
 lets go. A compare-and-swap write refused as stale is not resolved here: the channel's number is
 kept (`stale_reads`), the listing waits, and a separate job (`sync.jobs.check_stale`, in
-`sync.stock.reconcile`) polls the account's orders and decides, then asks for a push again.
+`sync.stock.readback`) polls the account's orders, reads the channel again and decides, then asks
+for a push again. A delta sent without an answer is never sent again: it waits, undecided, for the
+same job's read-back (`sync.stock.writes`).
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ def pending_batch(hub: Hub, account_id: int, size: int, exclude: set[int],
     its unanswered delta went out (`sync.stock.writes`); one that cannot be sent yet joins `exclude`."""
     with hub.db.session() as session:
         journal = writes.journal(session, account_id)
-        skip = exclude | blocked_listing_ids(session, account_id) | writes.waiting(journal) \
+        skip = exclude | blocked_listing_ids(session, account_id) | writes.held(journal) \
             | stale_listing_ids(session, account_id)
         resend = writes.resend(journal)
         row = tables.Listing
@@ -137,7 +139,10 @@ def _record(hub: Hub, report: PushReport, items: list[PendingItem], results: lis
     with hub.db.session() as session:
         for item in items:
             result = by_ref.get(str(item.listing_id))
-            writes.settle(session, report.account_id, item.update, result, has_row=writes.journaled(item.update))
+            owned = writes.settle(session, report.account_id, item.update, result,
+                                  has_row=writes.journaled(item.update))
+            if result is not None and not owned and result.status is not WriteStatus.SUBMITTED:
+                continue  # a read-back of the channel settled this delta first (`sync.stock.readback`)
             if result is not None and result.status is WriteStatus.SUBMITTED:
                 report.submitted += 1  # acknowledged only once `sync.stock.confirm` hears it was applied
             elif result is not None and result.status is WriteStatus.APPLIED:
@@ -146,6 +151,8 @@ def _record(hub: Hub, report: PushReport, items: list[PendingItem], results: lis
                 report.sent += 1
                 report.changes.append({"listing_id": item.listing_id, "sku": item.sku,
                                        "from": item.acknowledged, "to": written})
+            elif result is not None and result.status is WriteStatus.STALE and writes.journaled(item.update):
+                report.stale += 1  # undecided: its read-back tells applied from not (`sync.stock.readback`)
             elif result is not None and result.status is WriteStatus.STALE and result.observed_quantity is not None:
                 stale.append((item.listing_id, result.observed_quantity))
             else:
@@ -181,11 +188,31 @@ def _keep_stale(hub: Hub, account_id: int, stale: list[tuple[int, int]]) -> None
 
 
 def sweep_stale(hub: Hub) -> int:
-    """Queue the stale check of every account with reads older than a minute (a lost job)."""
+    """Queue the stale check of every account with reads older than a minute (a lost job) or with
+    undecided deltas; a delta left `sending` that long by a push that is gone (a worker killed
+    mid-call) becomes undecided first."""
     with hub.db.session() as session:
-        accounts = session.scalars(select(tables.StaleRead.account_id).where(
-            tables.StaleRead.seen_at <= utcnow() - STALE_GRACE).distinct()).all()
-    return sum(1 for account_id in accounts if enqueue_stale_check(hub, int(account_id)))
+        writes.mark_lost(session, utcnow() - STALE_GRACE, push_queue.held_accounts(session))
+        accounts = {int(a) for a in session.scalars(select(tables.StaleRead.account_id).where(
+            tables.StaleRead.seen_at <= utcnow() - STALE_GRACE).distinct())} | writes.undecided_account_ids(session)
+    return sum(1 for account_id in sorted(accounts) if enqueue_stale_check(hub, account_id))
+
+
+def has_undecided(hub: Hub, account_id: int) -> bool:
+    with hub.db.session() as session:
+        return session.scalar(select(tables.StockWrite.id).where(
+            tables.StockWrite.account_id == account_id, tables.StockWrite.status == writes.UNDECIDED).limit(1)) \
+            is not None
+
+
+def _send(hub: Hub, connector: Connector, batch: list[PendingItem]) -> list[StockWriteResult]:
+    """One batch out; when the call raises, its deltas went out (or not) unanswered: undecided."""
+    try:
+        return connector.set_stock([item.update for item in batch])
+    except Exception:
+        with hub.db.session() as session:
+            writes.mark_undecided(session, [item.listing_id for item in batch if writes.journaled(item.update)])
+        raise
 
 
 def stale_check_id(account_id: int) -> str:
@@ -253,7 +280,7 @@ def push_account(hub: Hub, account_id: int, connector: Connector | None = None) 
         if mode is StockWriteMode.DELTA:
             learn_delta_bases(hub, account)
         while batch := pending_batch(hub, account_id, size, exclude, mode):
-            results = connector.set_stock([item.update for item in batch])
+            results = _send(hub, connector, batch)
             report.batches += 1
             stale, failed = _record(hub, report, batch, results, mode)
             exclude |= failed | {listing_id for listing_id, _ in stale}
@@ -332,6 +359,8 @@ def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
         raise
     except Transient as exc:  # the shop is away or busy: the account backs off briefly (`push_queue`)
         push_queue.release(hub, account_id, holder)
+        if has_undecided(hub, account_id):
+            enqueue_stale_check(hub, account_id)
         health.failed(hub, account_id, "stock push", exc)
         wait = push_queue.back_off(hub, account_id, exc)
         return {"account_id": account_id, "backoff_s": wait, "error": f"{type(exc).__name__}: {exc}"[:500]}
@@ -342,6 +371,6 @@ def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
     except BaseException:
         push_queue.release(hub, account_id, holder)
         raise
-    if total.stale:
+    if total.stale or has_undecided(hub, account_id):
         enqueue_stale_check(hub, account_id)
     return {k: v for k, v in total.as_dict().items() if k != "changes"}

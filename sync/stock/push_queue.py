@@ -304,6 +304,13 @@ def busy_accounts(hub: Hub, account_ids: Iterable[int]) -> set[int]:
                                                   and queued_job_exists(hub, row.account_id))}
 
 
+def held_accounts(session: Session) -> set[int]:
+    """Accounts a live push drains now (its lease not run out)."""
+    now = utcnow()
+    return {int(row.account_id) for row in session.scalars(select(tables.PushClaim).where(
+        tables.PushClaim.holder.is_not(None))) if _held(row, now, LEASE)}
+
+
 def renew(hub: Hub, account_id: int, holder: str, lane: Lane = STOCK) -> bool:
     """Extend the holder's lease; False when it holds the claim no more (it ran out, another took over)."""
     table = lane.table

@@ -11,9 +11,8 @@ policy (`[accounts.NAME] drift_policy`, else `stock.drift_policy`):
 - `conflict`: open a `stock_drift` conflict with the evidence; pushes to that listing wait
   until an operator resolves it.
 
-A compare-and-swap write refused as stale is settled the same way, by its own job
-(`check_stale`): the push kept the channel's number in `stale_reads` and went on with the
-other listings; the check polls the account's orders, and what they do not explain is drift.
+A write refused as stale, or a delta whose answer was lost, is settled by its own job
+(`sync.stock.readback.check_stale`) from a fresh read of the channel, the same way.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 
 from canonical.errors import MarketsyncError
 from connectors.errors import AuthFailed, Interrupted
@@ -34,15 +33,13 @@ from sync.hub import health
 from sync.hub.accounts import job_account
 from sync.hub.context import Hub
 from sync.orders.polling import POLLED_STREAM, poll_orders, read_cursor
-from sync.stock import kits
+from sync.stock import kits, writes
 from sync.stock.change import StockChange, stock_change
 from sync.stock.desired import INACTIVE_STATUSES
 from sync.stock.ledger import Movement
 from sync.stock.locations import order_location_id
 
 log = logging.getLogger(__name__)
-
-STALE_ROUNDS = 5  # rounds of one stale check (each polls the account's orders once)
 
 
 def drift_policy(settings: Settings, account_name: str) -> str:
@@ -107,18 +104,33 @@ def observed_quantities(hub: Hub, account: tables.Account) -> dict[str, int]:
         connector.close()
 
 
+def acknowledged_now(hub: Hub, account_id: int) -> dict[int, tuple[int | None, datetime | None]]:
+    """The account's acknowledged numbers (and when each was acknowledged), taken before a read."""
+    listing = tables.Listing
+    with hub.db.session() as session:
+        rows = session.execute(select(listing.id, listing.acknowledged_quantity, listing.acknowledged_at)
+                               .where(listing.account_id == account_id)).all()
+    return {int(i): (quantity, at) for i, quantity, at in rows}
+
+
 def compare(change: StockChange, account: tables.Account, observed: dict[str, int],
-            read_started: datetime) -> dict[str, int]:
-    """Compare observed with acknowledged for the account's mapped listings; act on drift."""
+            before: dict[int, tuple[int | None, datetime | None]]) -> dict[str, int]:
+    """Compare observed with acknowledged for the account's mapped listings; act on drift.
+
+    `before`: the acknowledged numbers taken before the channel was read (`readback.snapshot`). A
+    listing whose number moved since (pushed, or a sale ingested while the read ran) is not judged
+    on that read, nor one with a write still out (`stock_writes`: its own read-back settles it)."""
     session = change.session
+    in_flight = set(writes.journal(session, account.id))
     counts = {"checked": 0, "drifted": 0, "reverted": 0, "adopted": 0, "conflicts": 0, "explained": 0}
     listings = session.scalars(select(tables.Listing).where(
         tables.Listing.account_id == account.id, tables.Listing.variant_id.is_not(None),
         tables.Listing.status.not_in(INACTIVE_STATUSES)).order_by(tables.Listing.id)).all()
     for listing in listings:
         value = observed.get(listing.external_variant_id)
-        if value is None or (listing.acknowledged_at and listing.acknowledged_at > read_started):
-            continue  # gone from the channel (the catalogue engine handles it) or pushed while we read
+        if value is None or listing.id in in_flight or \
+                before.get(listing.id) != (listing.acknowledged_quantity, listing.acknowledged_at):
+            continue  # gone from the channel (the catalogue engine handles it), or moved while we read
         counts["checked"] += 1
         if value == listing.acknowledged_quantity:
             continue
@@ -147,10 +159,10 @@ def reconcile_account(hub: Hub, account_id: int) -> dict[str, Any]:
         run_id = run.id
     try:
         ingest_recent_orders(hub, account_id)
-        read_started = utcnow()
+        before = acknowledged_now(hub, account_id)
         observed = observed_quantities(hub, account)
         with stock_change(hub) as change:
-            counts = compare(change, account, observed, read_started)
+            counts = compare(change, account, observed, before)
             run_row = change.session.get(tables.SyncRun, run_id)
             assert run_row is not None
             run_row.counts, run_row.status, run_row.finished_at = counts, "ok", utcnow()
@@ -169,51 +181,9 @@ def reconcile_account(hub: Hub, account_id: int) -> dict[str, Any]:
         raise
     health.succeeded(hub, account_id)
     return counts
-    return counts
 
 
-def check_stale(hub: Hub, account_id: int) -> dict[str, int]:
-    """Settle the account's stale reads: poll its orders, then apply the drift policy to what the
-    orders do not explain, and ask for a push again. Reads kept while it ran get another round; a read
-    another check holds (PostgreSQL `SKIP LOCKED`; SQLite serialises writers) is that check's.
-
-    No poll when one that started after the newest of those reads has finished (the periodic poll,
-    or another check's): the sales before the reads are in already. Issue 15: in the chaos run the
-    checks polled a throttled shop up to five times each, on the stock queue most workers take first."""
-    counts = {"checked": 0, "explained": 0, "reverted": 0, "adopted": 0, "conflicts": 0}
-    for _ in range(STALE_ROUNDS):
-        started = utcnow()
-        newest = _newest_stale_before(hub, account_id, started)
-        if newest is None:
-            break
-        if not _polled_since(hub, account_id, newest):
-            ingest_recent_orders(hub, account_id)
-        with stock_change(hub) as change:
-            account = change.session.get(tables.Account, account_id)
-            if account is None:
-                return counts
-            for read in change.session.scalars(select(tables.StaleRead).where(
-                    tables.StaleRead.account_id == account_id, tables.StaleRead.seen_at <= started)
-                    .with_for_update(skip_locked=True)).all():
-                counts["checked"] += 1
-                listing = change.session.get(tables.Listing, read.listing_id)
-                if listing is not None and listing.acknowledged_quantity == read.observed:
-                    counts["explained"] += 1  # the orders just ingested moved acknowledged (channel_sold)
-                elif listing is not None:
-                    outcome = resolve_drift(change, account, listing, read.observed, found_by="push")
-                    counts["conflicts" if outcome == "conflict" else outcome] += 1
-                change.session.execute(delete(tables.StaleRead).where(tables.StaleRead.listing_id == read.listing_id))
-            change.need_push([account_id])
-    return counts
-
-
-def _newest_stale_before(hub: Hub, account_id: int, moment: datetime) -> datetime | None:
-    with hub.db.session() as session:
-        return session.scalar(select(func.max(tables.StaleRead.seen_at)).where(
-            tables.StaleRead.account_id == account_id, tables.StaleRead.seen_at <= moment))
-
-
-def _polled_since(hub: Hub, account_id: int, moment: datetime) -> bool:
+def polled_since(hub: Hub, account_id: int, moment: datetime) -> bool:
     """Whether a poll of the account's orders that started after `moment` has finished."""
     with hub.db.session() as session:
         polled = read_cursor(session, account_id, POLLED_STREAM)

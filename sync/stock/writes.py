@@ -6,6 +6,10 @@
   sends that same delta under that same id, whatever the desired quantity became meanwhile, so a retry after a lost
   answer is applied once (or, where the platform keeps no ids, recognised by the connector's own
   journal). Once answered, the row goes and the next push computes a fresh delta.
+- A delta that went out unanswered (a timeout, a 5xx, the worker killed mid-call, the connector's
+  own write journal lost with Redis) is never sent again: a second send of a delta the platform had
+  applied applies it twice. The row becomes `undecided` and a read-back of the channel
+  (`sync.stock.readback`) tells applied from not applied (issue 15).
 - A `submitted` answer (an async platform) is kept as a `submitted` row with its handle: the
   listing is not pushed again until `sync.stock.confirm` hears that the write was applied or
   rejected. Nothing counts as acknowledged until applied.
@@ -16,7 +20,10 @@ compare-and-swap does): the channel's own sales ingested meanwhile have already 
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from connectors.stock import StockUpdate, StockWriteMode, StockWriteResult, WriteStatus
@@ -25,6 +32,7 @@ from store.types import utcnow
 
 SENDING = "sending"
 SUBMITTED = "submitted"
+UNDECIDED = "undecided"
 
 
 def journal(session: Session, account_id: int) -> dict[int, tables.StockWrite]:
@@ -33,14 +41,39 @@ def journal(session: Session, account_id: int) -> dict[int, tables.StockWrite]:
     return {row.listing_id: row for row in rows}
 
 
-def waiting(rows: dict[int, tables.StockWrite]) -> set[int]:
-    """Listings whose last write the platform accepted but has not confirmed yet."""
-    return {listing_id for listing_id, row in rows.items() if row.status == SUBMITTED}
+def held(rows: dict[int, tables.StockWrite]) -> set[int]:
+    """Listings not pushed until their last write is settled: submitted and unconfirmed, or undecided."""
+    return {listing_id for listing_id, row in rows.items() if row.status in (SUBMITTED, UNDECIDED)}
 
 
 def resend(rows: dict[int, tables.StockWrite]) -> set[int]:
-    """Listings with a delta that went out unanswered: sent again even if nothing is pending now."""
+    """Listings with a delta that went out unanswered: looked at even if nothing is pending now
+    (`update_for` makes it undecided)."""
     return {listing_id for listing_id, row in rows.items() if row.status == SENDING}
+
+
+def mark_undecided(session: Session, listing_ids: Iterable[int]) -> int:
+    """Deltas of `listing_ids` still `sending` went out without an answer: undecided, for a read-back."""
+    ids = sorted(set(listing_ids))
+    if not ids:
+        return 0
+    result = session.execute(update(tables.StockWrite).where(
+        tables.StockWrite.listing_id.in_(ids), tables.StockWrite.status == SENDING,
+        tables.StockWrite.delta.is_not(None)).values(status=UNDECIDED, attempts=0, updated_at=utcnow()))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def mark_lost(session: Session, before: datetime, live_accounts: set[int]) -> None:
+    """Deltas left `sending` since `before` by a push that is gone (its account's claim is not held:
+    the worker died mid-call): undecided."""
+    rows = session.execute(select(tables.StockWrite.listing_id, tables.StockWrite.account_id).where(
+        tables.StockWrite.status == SENDING, tables.StockWrite.updated_at <= before)).all()
+    mark_undecided(session, [listing_id for listing_id, account_id in rows if account_id not in live_accounts])
+
+
+def undecided_account_ids(session: Session) -> set[int]:
+    return {int(a) for a in session.scalars(select(tables.StockWrite.account_id)
+                                            .where(tables.StockWrite.status == UNDECIDED).distinct())}
 
 
 def _update(listing: tables.Listing, quantity: int, *, compare: int | None = None, delta: int | None = None,
@@ -56,16 +89,18 @@ def update_from_row(listing: tables.Listing, row: tables.StockWrite) -> StockUpd
 
 def update_for(session: Session, listing: tables.Listing, fresh: StockUpdate, mode: StockWriteMode,
                row: tables.StockWrite | None) -> StockUpdate | None:
-    """What to send for `listing` now, given its row in the `journal` (or None): its unanswered delta
-    again, unchanged; else `fresh` (the desired quantity in the write mode), a delta of it kept as
-    `sending` before it goes out. None while a submitted write of it is unconfirmed, or a delta has no
-    base yet. Whatever is sent has a row exactly when it is a delta (`journaled`)."""
+    """What to send for `listing` now, given its row in the `journal` (or None): `fresh` (the desired
+    quantity in the write mode), a delta of it kept as `sending` before it goes out. None while a
+    submitted write of it is unconfirmed, while a delta is undecided (an unanswered one found here
+    becomes undecided: never sent twice), or a delta has no base yet. Whatever is sent has a row
+    exactly when it is a delta (`journaled`)."""
     if row is not None:
-        if row.status == SUBMITTED:
+        if row.status in (SUBMITTED, UNDECIDED):
             return None
-        if row.delta is not None:  # an unanswered delta: the same one again
-            row.attempts, row.updated_at = row.attempts + 1, utcnow()
-            return update_from_row(listing, row)
+        if row.delta is not None:  # an unanswered delta: applied or not, a read-back decides
+            row.status, row.attempts, row.updated_at = UNDECIDED, 0, utcnow()
+            session.flush()
+            return None
         session.delete(row)  # an absolute write left unanswered: the current number supersedes it
         session.flush()
     if mode is StockWriteMode.DELTA and (fresh.delta is None or fresh.idempotency_id is None):
@@ -94,12 +129,15 @@ def journaled(update: StockUpdate) -> bool:
 
 
 def settle(session: Session, account_id: int, update: StockUpdate, result: StockWriteResult | None,
-           *, has_row: bool = True) -> None:
-    """Keep or drop the listing's row after an answer (no answer: a delta stays to be sent again).
-    `has_row=False` says the caller knows there is none, so nothing need be deleted."""
+           *, has_row: bool = True) -> bool:
+    """Keep or drop the listing's row after an answer (no answer: a delta is undecided, for a
+    read-back). `has_row=False` says the caller knows there is none, so nothing need be deleted.
+    False when the row was gone already (a read-back settled the write first): the answer is not
+    acknowledged twice."""
     listing_id = int(update.listing_ref)
     if result is None:
-        return
+        mark_undecided(session, [listing_id])
+        return False
     if result.status is WriteStatus.SUBMITTED:
         row = session.scalar(select(tables.StockWrite).where(tables.StockWrite.listing_id == listing_id))
         if row is None:
@@ -111,7 +149,12 @@ def settle(session: Session, account_id: int, update: StockUpdate, result: Stock
         if update.delta is not None and row.base_quantity is None:
             row.base_quantity = update.quantity - update.delta
         session.flush()
-        return
+        return True
+    if result.status is WriteStatus.STALE and update.delta is not None:
+        mark_undecided(session, [listing_id])  # a connector that could not tell whether it went through
+        return True
     if has_row:
-        session.execute(delete(tables.StockWrite).where(tables.StockWrite.listing_id == listing_id))
+        gone = session.execute(delete(tables.StockWrite).where(tables.StockWrite.listing_id == listing_id))
+        return bool(getattr(gone, "rowcount", 1))
+    return True
 

@@ -178,7 +178,7 @@ def test_a_stale_check_skips_its_poll_when_a_poll_after_the_read_has_finished(
         hub: Hub, channels, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 15 (chaos): each check polled the account's orders again (up to five rounds) though
     the periodic poll, every few seconds, had just read the sales before the read."""
-    from sync.stock import reconcile
+    from sync.stock import readback, reconcile
 
     _woo, shop = channels
     hub.settings.sync.stale_check_delay_s = 600  # the check runs below, by hand
@@ -190,7 +190,7 @@ def test_a_stale_check_skips_its_poll_when_a_poll_after_the_read_has_finished(
     polls: list[int] = []
     monkeypatch.setattr(reconcile, "ingest_recent_orders", lambda hub, account: polls.append(account) or True)
     poll_orders(hub, account_id(hub, "shop"))  # the periodic poll, after the read
-    counts = reconcile.check_stale(hub, account_id(hub, "shop"))
+    counts = readback.check_stale(hub, account_id(hub, "shop"))
     assert polls == [] and counts["reverted"] == 1  # settled by the drift policy, no second poll
     work(hub)
     assert shop_available(shop, "MS-0003-1") == 18
