@@ -1,7 +1,8 @@
 """Reconciliation: compare what each channel shows with what the hub believes it shows.
 
-A difference that the account's recent orders explain is not drift: the job re-polls the
-account's orders first (`sync.orders.polling.poll_orders`), and a channel already showing the
+A difference that the account's recent orders explain is not drift: the job polls the account's
+orders after reading the channel (unless a poll that started after the read has finished), and a
+listing the orders moved meanwhile is not judged on that read; a channel already showing the
 hub's desired number is simply acknowledged. What is left is DRIFT, handled by the account's
 policy (`[accounts.NAME] drift_policy`, else `stock.drift_policy`):
 
@@ -158,9 +159,12 @@ def reconcile_account(hub: Hub, account_id: int) -> dict[str, Any]:
         session.flush()
         run_id = run.id
     try:
-        ingest_recent_orders(hub, account_id)
-        before = acknowledged_now(hub, account_id)
+        before, read_at = acknowledged_now(hub, account_id), utcnow()
         observed = observed_quantities(hub, account)
+        # After the read, not before it: the sales the channel made before the read come in now and
+        # move their listings, which are then not judged on this read (`compare`).
+        if not polled_since(hub, account_id, read_at):
+            ingest_recent_orders(hub, account_id)
         with stock_change(hub) as change:
             counts = compare(change, account, observed, before)
             run_row = change.session.get(tables.SyncRun, run_id)
