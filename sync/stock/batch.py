@@ -6,17 +6,24 @@ idempotency key, a repeat is a no-op, a level changes by exactly the movements r
 one `INSERT … ON CONFLICT DO NOTHING RETURNING` of every movement and one level upsert
 (`ON CONFLICT DO UPDATE SET on_hand = on_hand + excluded.on_hand`) of every (variant, location)
 they change, each compiled once (`store.bulk`: arrays through `unnest` on PostgreSQL, executemany
-on SQLite) — compiling 140,000 bound parameters had been most of a 10,000-row receipt.
+on SQLite) — compiling 140,000 bound parameters had been most of a 10,000-row receipt. On
+PostgreSQL, past a few rows, the two are one statement (the insert a CTE whose recorded rows the
+level upsert sums): one round trip, and the levels cost Python nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import cast
 
+from sqlalchemy import Select, Table, bindparam, func, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.orm import Session
 
 from store import tables
-from store.bulk import insert_rows
+from store.bulk import FEW_ROWS, insert_rows, is_postgresql
 from store.types import utcnow
 from sync.stock.ledger import MOVEMENT_REASONS, Movement
 
@@ -37,11 +44,34 @@ def apply_movements(session: Session, movements: Sequence[Movement]) -> list[Mov
         "idempotency_key": m.key, "variant_id": m.variant_id, "location_id": m.location_id,
         "on_hand_delta": m.on_hand_delta, "committed_delta": m.committed_delta, "reason": m.reason,
         "source": m.source, "reference": m.reference, "created_at": now} for m in unique.values()])
-    stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.idempotency_key)
-    inserted = {key for (key,) in session.execute(stmt, params)}
+    stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    if is_postgresql(session) and len(unique) > FEW_ROWS:  # movements and levels in one statement
+        inserted = {key for (key,) in session.execute(_with_levels(stmt, now), params)}
+        return [m for m in unique.values() if m.key in inserted]
+    inserted = {key for (key,) in session.execute(stmt.returning(table.c.idempotency_key), params)}
     recorded = [m for m in unique.values() if m.key in inserted]
     _move_levels(session, recorded)
     return recorded
+
+
+def _with_levels(movements: Insert, now: datetime) -> Select[tuple[str]]:
+    """PostgreSQL: the movement insert as a CTE whose recorded rows, summed per (variant, location) in
+    key order, upsert the levels in the same statement; selects the recorded keys. The levels are
+    moved by exactly the rows inserted, with no round trip and no arrays of their own."""
+    table, level = cast(Table, tables.StockMovement.__table__), cast(Table, tables.StockLevel.__table__)
+    recorded = movements.returning(table.c.idempotency_key, table.c.variant_id, table.c.location_id,
+                                   table.c.on_hand_delta, table.c.committed_delta).cte("recorded")
+    totals = (select(recorded.c.variant_id, recorded.c.location_id, func.sum(recorded.c.on_hand_delta),
+                     func.sum(recorded.c.committed_delta), bindparam("l_now", now, type_=level.c.updated_at.type))
+              .group_by(recorded.c.variant_id, recorded.c.location_id)
+              .order_by(recorded.c.variant_id, recorded.c.location_id))
+    upsert = postgresql.insert(level).from_select(
+        ["variant_id", "location_id", "on_hand", "committed", "updated_at"], totals)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["variant_id", "location_id"],
+        set_={"on_hand": level.c.on_hand + upsert.excluded.on_hand,
+              "committed": level.c.committed + upsert.excluded.committed, "updated_at": upsert.excluded.updated_at})
+    return select(recorded.c.idempotency_key).add_cte(upsert.cte("levels"))
 
 
 def _move_levels(session: Session, movements: Sequence[Movement]) -> None:

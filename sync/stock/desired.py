@@ -40,7 +40,7 @@ from sync.stock import kits
 from sync.stock.locations import hub_location
 
 INACTIVE_STATUSES = ("deleted", "unlinked")
-RECOMPUTE_CHUNK = 5_000  # variants recomputed at a time
+RECOMPUTE_CHUNK = 10_000  # variants recomputed at a time (a 10,000-row receipt: one round of statements)
 
 
 def follows_channel_sales(platform: str) -> bool:
@@ -57,6 +57,15 @@ def follows_channel_sales(platform: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Stored:
+    """What a listing's row held when its quantity was computed: `store_desired` compares with it."""
+
+    desired_quantity: int | None
+    acknowledged_quantity: int | None
+    push_pending: bool
+
+
+@dataclass(frozen=True)
 class ListingQuantity:
     """The published quantity of one listing and the chain that explains it."""
 
@@ -70,6 +79,7 @@ class ListingQuantity:
     location_ids: tuple[int, ...]
     chain: quantity.Chain
     kit: tuple[kits.Share, ...] = ()  # a kit's components, their available and the kits each allows
+    stored: Stored | None = None  # the listing's row as read with it (locked when `lock`)
 
     @property
     def published(self) -> int:
@@ -124,7 +134,8 @@ def listing_quantities(session: Session, settings: Settings, variant_ids: Iterab
     With `lock`, the listing rows are locked first (PostgreSQL `FOR UPDATE`, in id order) so
     two concurrent recomputes of one variant serialise and the later one reads fresh levels.
     """
-    stmt = (select(tables.Listing.id, tables.Listing.account_id, tables.Listing.variant_id, tables.Account.name)
+    stmt = (select(tables.Listing.id, tables.Listing.account_id, tables.Listing.variant_id, tables.Account.name,
+                   tables.Listing.desired_quantity, tables.Listing.acknowledged_quantity, tables.Listing.push_pending)
             .join(tables.Account, tables.Account.id == tables.Listing.account_id)
             .join(tables.Variant, tables.Variant.id == tables.Listing.variant_id)
             .where(tables.Listing.variant_id.is_not(None), tables.Listing.status.not_in(INACTIVE_STATUSES),
@@ -170,7 +181,7 @@ def listing_quantities(session: Session, settings: Settings, variant_ids: Iterab
                                     location_ids=locs, planned=planned)
             if kit is not None:
                 result.append(ListingQuantity(int(row.id), int(row.account_id), row.name, int(row.variant_id),
-                                              sku, kit[1], kit[2], locs, kit[0], kit[3]))
+                                              sku, kit[1], kit[2], locs, kit[0], kit[3], stored=_stored(row)))
             continue
         if row.variant_id not in levels:
             continue  # no movement yet: the hub knows no stock for it and publishes nothing
@@ -178,8 +189,12 @@ def listing_quantities(session: Session, settings: Settings, variant_ids: Iterab
                                           levels=levels.get(int(row.variant_id), {}), location_ids=locs,
                                           planned=planned.get(int(row.variant_id)), defaults=defaults)
         result.append(ListingQuantity(int(row.id), int(row.account_id), row.name, int(row.variant_id), sku,
-                                      safety, source, locs, chain))
+                                      safety, source, locs, chain, stored=_stored(row)))
     return result
+
+
+def _stored(row: Any) -> Stored:
+    return Stored(row.desired_quantity, row.acknowledged_quantity, bool(row.push_pending))
 
 
 def in_step(published: int | None, acknowledged: int | None) -> bool:
@@ -189,12 +204,17 @@ def in_step(published: int | None, acknowledged: int | None) -> bool:
 
 
 def store_desired(session: Session, computed: list[ListingQuantity]) -> set[int]:
-    """Write desired quantities; set push_pending where desired ≠ acknowledged. Returns accounts now pending."""
+    """Write desired quantities; set push_pending where desired ≠ acknowledged. Returns accounts now pending.
+
+    Each listing is compared with the row `listing_quantities` read (and locked) with it; only a
+    `ListingQuantity` built without one makes its row be read here."""
     if not computed:
         return set()
-    current = {row.id: row for chunk in chunked([c.listing_id for c in computed]) for row in session.execute(
+    current = {c.listing_id: c.stored for c in computed if c.stored is not None}
+    unread = [c.listing_id for c in computed if c.stored is None]
+    current.update((row.id, _stored(row)) for chunk in chunked(unread) for row in session.execute(
         select(tables.Listing.id, tables.Listing.desired_quantity, tables.Listing.acknowledged_quantity,
-               tables.Listing.push_pending).where(among(session, tables.Listing.id, chunk)))}
+               tables.Listing.push_pending).where(among(session, tables.Listing.id, chunk))))
     changes: list[dict[str, Any]] = []
     pending_accounts: set[int] = set()
     for item in computed:
@@ -202,7 +222,7 @@ def store_desired(session: Session, computed: list[ListingQuantity]) -> set[int]
         pending = not in_step(item.published, row.acknowledged_quantity)
         if pending:
             pending_accounts.add(item.account_id)
-        if row.desired_quantity != item.published or bool(row.push_pending) != pending:
+        if row.desired_quantity != item.published or row.push_pending != pending:
             changes.append({"id": item.listing_id, "desired_quantity": item.published, "push_pending": pending})
     if changes:  # one compiled UPDATE (`store.bulk`), not the ORM's bulk path that builds each row
         session.execute(*update_rows(session, tables.Listing.__table__, "id", changes))
