@@ -188,13 +188,16 @@ def _keep_stale(hub: Hub, account_id: int, stale: list[tuple[int, int]]) -> None
 
 
 def sweep_stale(hub: Hub) -> int:
-    """Queue the stale check of every account with reads older than a minute (a lost job) or with
-    undecided deltas; a delta left `sending` that long by a push that is gone (a worker killed
+    """Queue the stale check of every account with reads or undecided deltas older than a minute (a
+    lost job: the push that kept them asked for one; more often, in a chaos run, a check of every
+    delta-writing account with a write in doubt read its whole catalogue every sweep and held the
+    workers while order reads waited); a delta left `sending` that long by a push that is gone (a worker killed
     mid-call) becomes undecided first."""
     with hub.db.session() as session:
         writes.mark_lost(session, utcnow() - STALE_GRACE, push_queue.held_accounts(session))
         accounts = {int(a) for a in session.scalars(select(tables.StaleRead.account_id).where(
-            tables.StaleRead.seen_at <= utcnow() - STALE_GRACE).distinct())} | writes.undecided_account_ids(session)
+            tables.StaleRead.seen_at <= utcnow() - STALE_GRACE).distinct())} \
+            | writes.undecided_account_ids(session, utcnow() - STALE_GRACE)
     return sum(1 for account_id in sorted(accounts) if enqueue_stale_check(hub, account_id))
 
 
@@ -359,7 +362,7 @@ def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
         raise
     except Transient as exc:  # the shop is away or busy: the account backs off briefly (`push_queue`)
         push_queue.release(hub, account_id, holder)
-        if has_undecided(hub, account_id):
+        if has_undecided(hub, account_id):  # this push's batch went out unanswered
             enqueue_stale_check(hub, account_id)
         health.failed(hub, account_id, "stock push", exc)
         wait = push_queue.back_off(hub, account_id, exc)
@@ -371,6 +374,6 @@ def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
     except BaseException:
         push_queue.release(hub, account_id, holder)
         raise
-    if total.stale or has_undecided(hub, account_id):
+    if total.stale or total.failed:  # a stale or unanswered write of this push: its check
         enqueue_stale_check(hub, account_id)
     return {k: v for k, v in total.as_dict().items() if k != "changes"}

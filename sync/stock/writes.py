@@ -71,9 +71,10 @@ def mark_lost(session: Session, before: datetime, live_accounts: set[int]) -> No
     mark_undecided(session, [listing_id for listing_id, account_id in rows if account_id not in live_accounts])
 
 
-def undecided_account_ids(session: Session) -> set[int]:
-    return {int(a) for a in session.scalars(select(tables.StockWrite.account_id)
-                                            .where(tables.StockWrite.status == UNDECIDED).distinct())}
+def undecided_account_ids(session: Session, before: datetime) -> set[int]:
+    """Accounts with a delta undecided since `before` (or asked about last before it)."""
+    return {int(a) for a in session.scalars(select(tables.StockWrite.account_id).where(
+        tables.StockWrite.status == UNDECIDED, tables.StockWrite.updated_at <= before).distinct())}
 
 
 def _update(listing: tables.Listing, quantity: int, *, compare: int | None = None, delta: int | None = None,
