@@ -452,8 +452,9 @@ class Return(Base):
 class StockWrite(Base):
     """A stock write to a listing that is out and not yet applied (`sync.stock.writes`).
 
-    `sending`: a DELTA write under `idempotency_id` was sent without an answer; it is sent again
-    unchanged (same delta, same id) until the platform answers. `submitted`: the platform accepted
+    `sending`: a DELTA write under `idempotency_id` is on its way. `undecided`: it went out and no
+    answer came; it is never sent again, and a read-back of the channel (`sync.stock.readback`)
+    tells applied from not applied. `submitted`: the platform accepted
     it for later processing under `handle`; `sync.stock.confirm` asks until it is applied or
     rejected. At most one per listing; the row goes once the write is settled.
     """

@@ -14,8 +14,8 @@ listings on the delta-writing marketplaces one or two units below). Moved listin
   and the next push sends a new delta under a new id; anything else (a sale not ingested yet) →
   asked again next round, and after `UNDECIDED_ROUNDS` rounds the drift policy settles it with the
   channel's number and it is logged for the operator, never sent again.
-Each round first polls the account's orders, unless a poll that started after the newest of the
-reads and rows has finished.
+Each round polls the account's orders after its read of the channel, never before it: a sale made
+between a poll and the read would be in the channel's number and not in the hub's.
 """
 
 from __future__ import annotations
@@ -118,7 +118,9 @@ def judge_stale(change: StockChange, account: tables.Account, observed: dict[str
             tables.StaleRead.account_id == account.id, tables.StaleRead.seen_at <= started)
             .with_for_update(skip_locked=True)).all():
         listing = session.get(tables.Listing, read.listing_id)
-        if listing is not None and listing.id not in undecided:
+        if listing is not None and listing.id in undecided:
+            continue  # its delta's read-back comes first; the read is judged in a later round
+        if listing is not None:
             if moved(listing, before):
                 counts["moved"] += 1
                 left.add(listing.id)
@@ -141,14 +143,15 @@ def check_stale(hub: Hub, account_id: int) -> dict[str, int]:
         newest = _newest(hub, account_id, started)
         if newest is None:
             break
-        if not reconcile.polled_since(hub, account_id, newest):
-            reconcile.ingest_recent_orders(hub, account_id)
         with hub.db.session() as session:
             account = session.get(tables.Account, account_id)
             if account is None:
                 return counts
         before = reconcile.acknowledged_now(hub, account_id)
         observed = reconcile.observed_quantities(hub, account)
+        # After the read (as `reconcile_account`): a sale the read saw comes in now and moves its
+        # listing, which then waits a round instead of being taken for drift or a delta's outcome.
+        reconcile.ingest_recent_orders(hub, account_id)
         with stock_change(hub) as change:
             account = change.session.get(tables.Account, account_id)
             assert account is not None

@@ -33,7 +33,7 @@ from store.types import utcnow
 from sync.hub import health
 from sync.hub.accounts import job_account
 from sync.hub.context import Hub
-from sync.orders.polling import POLLED_STREAM, poll_orders, read_cursor
+from sync.orders.polling import poll_orders
 from sync.stock import kits, writes
 from sync.stock.change import StockChange, stock_change
 from sync.stock.desired import INACTIVE_STATUSES
@@ -118,7 +118,7 @@ def compare(change: StockChange, account: tables.Account, observed: dict[str, in
             before: dict[int, tuple[int | None, datetime | None]]) -> dict[str, int]:
     """Compare observed with acknowledged for the account's mapped listings; act on drift.
 
-    `before`: the acknowledged numbers taken before the channel was read (`readback.snapshot`). A
+    `before`: the acknowledged numbers taken before the channel was read (`acknowledged_now`). A
     listing whose number moved since (pushed, or a sale ingested while the read ran) is not judged
     on that read, nor one with a write still out (`stock_writes`: its own read-back settles it)."""
     session = change.session
@@ -159,12 +159,12 @@ def reconcile_account(hub: Hub, account_id: int) -> dict[str, Any]:
         session.flush()
         run_id = run.id
     try:
-        before, read_at = acknowledged_now(hub, account_id), utcnow()
+        before = acknowledged_now(hub, account_id)
         observed = observed_quantities(hub, account)
         # After the read, not before it: the sales the channel made before the read come in now and
-        # move their listings, which are then not judged on this read (`compare`).
-        if not polled_since(hub, account_id, read_at):
-            ingest_recent_orders(hub, account_id)
+        # move their listings, which are then not judged on this read (`compare`). Only a poll that
+        # starts once the read is over sees every sale the read saw, so none is skipped.
+        ingest_recent_orders(hub, account_id)
         with stock_change(hub) as change:
             counts = compare(change, account, observed, before)
             run_row = change.session.get(tables.SyncRun, run_id)
@@ -185,10 +185,3 @@ def reconcile_account(hub: Hub, account_id: int) -> dict[str, Any]:
         raise
     health.succeeded(hub, account_id)
     return counts
-
-
-def polled_since(hub: Hub, account_id: int, moment: datetime) -> bool:
-    """Whether a poll of the account's orders that started after `moment` has finished."""
-    with hub.db.session() as session:
-        polled = read_cursor(session, account_id, POLLED_STREAM)
-    return polled is not None and polled > moment

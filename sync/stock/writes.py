@@ -2,10 +2,8 @@
 
 - ABSOLUTE: the number itself; ABSOLUTE_CAS: the number and the acknowledged one to compare with.
 - DELTA: `desired - acknowledged` under its idempotency id (`sync.stock.push.stock_update`), kept in
-  `stock_writes` (status `sending`) before it is sent. Until the platform answers, every later push
-  sends that same delta under that same id, whatever the desired quantity became meanwhile, so a retry after a lost
-  answer is applied once (or, where the platform keeps no ids, recognised by the connector's own
-  journal). Once answered, the row goes and the next push computes a fresh delta.
+  `stock_writes` (status `sending`) before it is sent. Once answered, the row goes and the next push
+  computes a fresh delta under a new id.
 - A delta that went out unanswered (a timeout, a 5xx, the worker killed mid-call, the connector's
   own write journal lost with Redis) is never sent again: a second send of a delta the platform had
   applied applies it twice. The row becomes `undecided` and a read-back of the channel
@@ -154,8 +152,11 @@ def settle(session: Session, account_id: int, update: StockUpdate, result: Stock
     if result.status is WriteStatus.STALE and update.delta is not None:
         mark_undecided(session, [listing_id])  # a connector that could not tell whether it went through
         return True
-    if has_row:
-        gone = session.execute(delete(tables.StockWrite).where(tables.StockWrite.listing_id == listing_id))
+    if has_row:  # this write's own row: one a read-back replaced since is not this answer's to drop
+        row_of = tables.StockWrite.listing_id == listing_id
+        if update.idempotency_id is not None:
+            row_of = row_of & (tables.StockWrite.idempotency_id == update.idempotency_id)
+        gone = session.execute(delete(tables.StockWrite).where(row_of))
         return bool(getattr(gone, "rowcount", 1))
     return True
 

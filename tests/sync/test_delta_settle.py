@@ -190,3 +190,28 @@ def test_the_sweep_queues_a_read_back_for_a_delta_left_sending(hub: Hub, ks: Sim
     work(hub)
     assert (ks.available(SKU), hub_view(hub)) == (17, (17, 17, False))
     assert writes_left(hub) == []
+
+
+def test_a_read_back_polls_after_its_read_so_a_sale_just_before_it_is_not_taken_for_the_delta(
+        hub: Hub, ks: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    answer_lost(monkeypatch, hub, Transient("kuaishou", "no answer (ReadTimeout)"))
+    stock.adjust(hub, SKU, 1, "default", "receipt", actor="test")  # desired 21: +1 goes out, applied
+    with pytest.raises(Transient):
+        push.push_account(hub, account_id(hub))
+    monkeypatch.undo()
+    assert writes_left(hub) == ["undecided"] and ks.available(SKU) == 21
+    real, sold = reconcile.observed_quantities, []
+
+    def sell_then_read(hub_: Hub, account: tables.Account) -> dict[str, int]:
+        if not sold:  # a sale after any poll, just before the check reads: the channel shows 20
+            sold.append(ks.place_order([(SKU, 1)]))
+        return real(hub_, account)
+
+    monkeypatch.setattr(reconcile, "observed_quantities", sell_then_read)
+    readback.check_stale(hub, account_id(hub))
+    monkeypatch.undo()
+    settle_all(hub)
+    # before (polled, then read): 20 = acknowledged read as "not applied", +1 sent again and the sale
+    # not ingested: channel and hub at 21 with one unit sold
+    assert (ks.available(SKU), hub_view(hub)) == (20, (20, 20, False))
+    assert writes_left(hub) == []
