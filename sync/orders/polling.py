@@ -105,7 +105,6 @@ def ingest_stream(hub: Hub, account_id: int, since: datetime | None, *, move_cur
 
 
 DEEP_STREAM = "orders-deep"  # when the account's last deep poll (the whole lookback) finished
-POLLED_STREAM = "orders-polled"  # when the account's last complete poll started (`sync.stock.reconcile`)
 
 
 def poll_orders(hub: Hub, account_id: int) -> dict[str, Any]:
@@ -130,9 +129,8 @@ def poll_orders(hub: Hub, account_id: int) -> dict[str, Any]:
     since = (cursor or account.created_at) - timedelta(seconds=back)
     try:
         counts = ingest_stream(hub, account_id, since, move_cursor=True)
-        with hub.db.session() as session:
-            write_cursor(session, account_id, started, POLLED_STREAM)
-            if deep:
+        if deep:
+            with hub.db.session() as session:
                 write_cursor(session, account_id, started, DEEP_STREAM)
     except AuthFailed as exc:  # recorded; the job's error policy marks the account failing
         health.failed(hub, account_id, "order poll", exc)
