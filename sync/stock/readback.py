@@ -32,6 +32,7 @@ from sync.hub.context import Hub
 from sync.stock import reconcile, writes
 from sync.stock.change import StockChange, stock_change
 from sync.stock.desired import acknowledge, in_step
+from sync.stock.reconcile import Snapshot, moved
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +40,8 @@ STALE_ROUNDS = 5       # rounds of one check job
 UNDECIDED_ROUNDS = 6   # read-backs that could not tell before an undecided delta goes to the operator
 PAUSE_S = 1.0          # between two rounds when something was left (a sale on its way in)
 
-Snapshot = dict[int, tuple[int | None, datetime | None]]
 COUNTS = ("checked", "explained", "reverted", "adopted", "conflicts", "applied", "not_applied", "undecided",
           "surfaced", "moved")
-
-
-def moved(listing: tables.Listing, before: Snapshot) -> bool:
-    """Whether the listing's acknowledged number moved since `before` (a read then is stale for it)."""
-    return before.get(listing.id) != (listing.acknowledged_quantity, listing.acknowledged_at)
 
 
 def _newest(hub: Hub, account_id: int, moment: datetime) -> datetime | None:

@@ -105,7 +105,15 @@ def observed_quantities(hub: Hub, account: tables.Account) -> dict[str, int]:
         connector.close()
 
 
-def acknowledged_now(hub: Hub, account_id: int) -> dict[int, tuple[int | None, datetime | None]]:
+Snapshot = dict[int, tuple[int | None, datetime | None]]  # listing id → (acknowledged, when)
+
+
+def moved(listing: tables.Listing, before: Snapshot) -> bool:
+    """Whether the listing's acknowledged number moved since `before` (a read then is stale for it)."""
+    return before.get(listing.id) != (listing.acknowledged_quantity, listing.acknowledged_at)
+
+
+def acknowledged_now(hub: Hub, account_id: int) -> Snapshot:
     """The account's acknowledged numbers (and when each was acknowledged), taken before a read."""
     listing = tables.Listing
     with hub.db.session() as session:
@@ -115,7 +123,7 @@ def acknowledged_now(hub: Hub, account_id: int) -> dict[int, tuple[int | None, d
 
 
 def compare(change: StockChange, account: tables.Account, observed: dict[str, int],
-            before: dict[int, tuple[int | None, datetime | None]]) -> dict[str, int]:
+            before: Snapshot) -> dict[str, int]:
     """Compare observed with acknowledged for the account's mapped listings; act on drift.
 
     `before`: the acknowledged numbers taken before the channel was read (`acknowledged_now`). A
@@ -129,8 +137,7 @@ def compare(change: StockChange, account: tables.Account, observed: dict[str, in
         tables.Listing.status.not_in(INACTIVE_STATUSES)).order_by(tables.Listing.id)).all()
     for listing in listings:
         value = observed.get(listing.external_variant_id)
-        if value is None or listing.id in in_flight or \
-                before.get(listing.id) != (listing.acknowledged_quantity, listing.acknowledged_at):
+        if value is None or listing.id in in_flight or moved(listing, before):
             continue  # gone from the channel (the catalogue engine handles it), or moved while we read
         counts["checked"] += 1
         if value == listing.acknowledged_quantity:
