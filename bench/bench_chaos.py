@@ -408,6 +408,7 @@ def run_with(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dic
     threads = [threading.Thread(target=fn, args=(stop_at,), daemon=True)
                for fn in (traffic.buyers, traffic.after_sales, traffic.warehouse)]
     threads.append(threading.Thread(target=faults.run, args=(started,), daemon=True))
+    depths = Depths(chaos, started) if os.environ.get("CHAOS_KEEP") else None
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -418,7 +419,7 @@ def run_with(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dic
     proxies[UNREACHABLE].restore()
     retries = injected_failures(channels)
     keep = os.environ.get("CHAOS_KEEP")
-    snapshots = {}
+    snapshots: dict[str, Any] = {}
     if keep:
         snapshots = {"at_faults_end": _safe_state(chaos)}
         threading.Timer(30.0, lambda: snapshots.__setitem__("faults_end_plus_30s", _safe_state(chaos))).start()
@@ -428,6 +429,11 @@ def run_with(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dic
     if keep:  # the hub's logs and what it still holds, for a look at what happened
         Path(keep).mkdir(parents=True, exist_ok=True)
         snapshots["at_end"] = _safe_state(chaos)
+        if depths is not None:
+            depths.stop()
+            snapshots["depths"] = depths.samples
+        (Path(keep) / "drift.json").write_text(json.dumps(drift_histories(chaos, channels, checks), indent=1,
+                                                          default=str))
         (Path(keep) / "state.json").write_text(json.dumps(snapshots, indent=2, default=str))
         for log in logs:
             if log.exists():
@@ -442,6 +448,100 @@ def run_with(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dic
             "setup_s": setup_s, "checks": checks,
             "invariants": {name: bool(result["ok"]) for name, result in checks.items()},
             "loadavg_before": load_before, "loadavg_after": loadavg()}
+
+
+class Depths:
+    """For a kept run (`CHAOS_KEEP`): every `every_s`, what each queue holds, what each worker runs,
+    and the database's received events and pending listings by account, to see what holds the
+    workers while the load and the faults run and after."""
+
+    def __init__(self, chaos: ChaosHub, started: float, every_s: float = 5.0) -> None:
+        self.chaos, self.started, self.every_s = chaos, started, every_s
+        self.samples: list[dict[str, Any]] = []
+        self._stopped = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.every_s):
+            try:
+                self.samples.append(self._sample())
+            except Exception as exc:  # Redis or the database may be down for a fault
+                self.samples.append({"t": round(time.monotonic() - self.started, 1), "error": repr(exc)[:200]})
+
+    def _sample(self) -> dict[str, Any]:
+        from rq import Worker
+        from rq.job import Job
+        from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+        from rq.serializers import JSONSerializer
+        from sqlalchemy import func
+
+        from sync.hub.queues import all_queues
+
+        redis = self.chaos.hub.redis
+        sample: dict[str, Any] = {"t": round(time.monotonic() - self.started, 1), "queues": {}, "workers": []}
+        for q in all_queues(redis):
+            sample["queues"][q.name] = [len(q), StartedJobRegistry(queue=q).count,
+                                        ScheduledJobRegistry(queue=q).count]
+        for worker in Worker.all(connection=redis):
+            job_id = worker.get_current_job_id()
+            what = None
+            if job_id:
+                try:
+                    job = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
+                    what = f"{(job.func_name or '').rsplit('.', 1)[-1]}{tuple(job.args)}"
+                except Exception:
+                    what = job_id
+            sample["workers"].append(what)
+        with self.chaos.hub.db.session() as session:
+            names = dict(session.execute(select(tables.Account.id, tables.Account.name)).all())
+            sample["events_received"] = {names.get(a, a): n for a, n in session.execute(
+                select(tables.WebhookEvent.account_id, func.count()).where(
+                    tables.WebhookEvent.status == "received").group_by(tables.WebhookEvent.account_id))}
+            sample["pending_listings"] = {names.get(a, a): n for a, n in session.execute(
+                select(tables.Listing.account_id, func.count()).where(
+                    tables.Listing.push_pending.is_(True)).group_by(tables.Listing.account_id))}
+        return sample
+
+
+def drift_histories(chaos: ChaosHub, channels: dict[str, RemoteSimulator],
+                    checks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """For a kept run: each mismatched listing's story on both sides — every stock change the
+    channel's simulator applied to the SKU (buyers, cancels, the hub's writes), the hub's movements of
+    the variant, its listing and any write still out."""
+    found = []
+    writes = {name: simulator.writes() for name, simulator in channels.items()}
+    for example in checks["quantities_published"].get("examples", []):
+        account, sku = str(example["account"]), example["sku"]
+        with chaos.hub.db.session() as session:
+            listing = session.scalars(select(tables.Listing).join(tables.Account).where(
+                tables.Account.name == account, tables.Listing.channel_sku == sku)).first()
+            if listing is None:
+                continue
+            movements = [(str(m.created_at), m.on_hand_delta, m.committed_delta, m.reason, m.source, m.reference)
+                         for m in session.scalars(select(tables.StockMovement).where(
+                             tables.StockMovement.variant_id == listing.variant_id).order_by(tables.StockMovement.id))]
+            out = [{c.name: getattr(w, c.name) for c in tables.StockWrite.__table__.columns}
+                   for w in session.scalars(select(tables.StockWrite).where(
+                       tables.StockWrite.listing_id == listing.id))]
+            changes = [w for w in writes[account] if w.get("sku") == sku]
+            referenced = {str(w.get("reason", "")).rsplit(" ", 1)[-1] for w in changes if w.get("source") != "api"}
+            orders = []
+            for row in session.scalars(select(tables.Order).join(tables.Account).where(
+                    tables.Account.name == account, tables.Order.external_id.in_(referenced))):
+                lines = [(li.sku, li.quantity, li.cancelled_quantity, li.shipped_quantity, li.restocked_quantity,
+                          li.refunded_quantity, li.held) for li in session.scalars(
+                              select(tables.OrderLine).where(tables.OrderLine.order_id == row.id))]
+                orders.append({"external_id": row.external_id, "status": row.status, "created_at": row.created_at,
+                               "updated_at": row.updated_at, "channel_updated_at": row.channel_updated_at,
+                               "lines": lines})
+            found.append({**example, "hub_orders": orders, "listing": {c.name: getattr(listing, c.name)
+                                                 for c in tables.Listing.__table__.columns},
+                          "writes_out": out, "hub_movements": movements,
+                          "channel_changes": changes})
+    return found
 
 
 def _safe_state(chaos: ChaosHub) -> dict[str, Any]:
