@@ -6,18 +6,18 @@ import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from canonical.errors import MarketsyncError
-from mapping.quantity import validate_overrides
-from store.settings import Settings, load_settings
-from sync.hub.context import Hub
-from sync.jobs import set_hub
+from sync.hub.current import set_hub
+
+if TYPE_CHECKING:
+    from store.settings import Settings
+    from sync.hub.context import Hub
 
 
 @dataclass
@@ -34,6 +34,9 @@ class App:
     @property
     def hub(self) -> Hub:
         if self._hub is None:
+            from store.settings import load_settings  # imported here: `--help` and usage errors need neither
+            from sync.hub.context import Hub
+
             if self.config:
                 os.environ["MARKETSYNC_CONFIG"] = os.path.abspath(self.config)
             if self.home:
@@ -50,6 +53,8 @@ class App:
 
     def stock_hub(self) -> Hub:
         """The ready hub, with its quantity override tables validated (a bad key fails here)."""
+        from mapping.quantity import validate_overrides
+
         hub = self.ready_hub()
         validate_overrides(hub.settings.accounts, hub.settings.skus)
         return hub
@@ -71,6 +76,8 @@ def print_json(data: Any) -> None:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
 import threading
+from typing import TYPE_CHECKING
 
 import click
 from redis import Redis
@@ -14,12 +16,14 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from cli.app import App, json_option, pass_app, print_json, print_table
-from sync.hub.context import Hub
+from sync.hub.current import set_hub
 from sync.hub.queues import QUEUE_NAMES, all_queues, worker_lanes
-from sync.jobs import set_hub
 from sync.service.processes import SHUTDOWN_GRACE_S, worker_args
 from sync.service.supervisor import Supervisor
 from sync.service.workers import failure_reason, run_worker, serve_worker, spawn_workers, worker_environment
+
+if TYPE_CHECKING:
+    from sync.hub.context import Hub
 
 
 @click.command()
@@ -44,6 +48,7 @@ def worker(app: App, burst: bool, count: int, queues: tuple[str, ...]) -> None:
         return
     if count == 1:
         set_hub(hub)  # the jobs run on this hub, loaded before the worker registers
+        importlib.import_module("sync.jobs")  # as every job's module: the first job must not pay for them
         hub.warm_up()
         serve_worker(lambda: hub.redis, queues=queues or QUEUE_NAMES, job_timeout=hub.settings.workers.job_timeout_s)
         return

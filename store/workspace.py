@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from canonical.errors import MarketsyncError
 from store.db import Database
-from store.secrets import SecretBox
 from store.settings import Settings
+
+if TYPE_CHECKING:
+    from store.secrets import SecretBox
 
 
 def private_file(path: Path) -> None:
@@ -71,6 +74,8 @@ class Workspace:
         return Database(self.database_url, busy_timeout_ms=self.settings.database.busy_timeout_ms)
 
     def secret_box(self, *, create: bool = False) -> SecretBox:
+        from store.secrets import SecretBox  # the cipher (~0.07 CPU-s to import) only where a secret is read
+
         if create:
             self.ensure()
         return SecretBox.load(self.key_path, create=create)

@@ -39,7 +39,6 @@ from rq.job import Retry
 from connectors.errors import AuthFailed, Deferred, Interrupted, Rejected, Transient
 from connectors.waits import patience
 from store import tables
-from store.settings import load_settings
 from store.types import utcnow
 from sync.alerts import delivery as alert_delivery
 from sync.alerts import service as alerts
@@ -47,6 +46,8 @@ from sync.catalog import importing
 from sync.catalog import push as listings_push
 from sync.hub import accounts, failing
 from sync.hub.context import Hub
+from sync.hub.current import current_hub as current_hub  # the process's hub, kept in sync.hub.current
+from sync.hub.current import set_hub as set_hub
 from sync.orders import drain, events, polling, pulled, shipment_queue
 from sync.planning import service as planning
 from sync.service import scheduler
@@ -55,22 +56,6 @@ from sync.stock import confirm, push, push_queue, readback, reconcile
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Failure = Callable[[Hub, Exception], None]
-
-_hub: Hub | None = None
-
-
-def current_hub() -> Hub:
-    global _hub
-    if _hub is None:
-        _hub = Hub(load_settings(os.environ.get("MARKETSYNC_CONFIG") or None))
-    return _hub
-
-
-def set_hub(hub: Hub | None) -> None:
-    """Use `hub` in this process (tests and `marketsync run` set it explicitly)."""
-    global _hub
-    _hub = hub
-
 
 def ping(value: str = "pong") -> str:
     """A trivial job: proves a worker can import and run hub jobs."""

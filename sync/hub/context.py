@@ -8,23 +8,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.base import AccountConfig, Connector, connector_class
-from connectors.budget import Budgets, LocalBudgets, RedisBudgets
-from connectors.errors import UnknownPlatform
-from connectors.http import HttpPolicy, tls_context
 from mapping.overrides import validate_tables
-from store import tables
-from store.db import Database
-from store.secrets import SecretBox
 from store.settings import Settings, load_settings
 from store.workspace import Workspace
 from sync.hub.queues import connect
+
+if TYPE_CHECKING:  # imported where used: a process that reaches no account (a burst worker with
+    # nothing queued, `status`) loads neither the connectors nor the ORM tables nor the cipher
+    from connectors.base import AccountConfig, Connector
+    from connectors.http import HttpPolicy
+    from store import tables
+    from store.db import Database
+    from store.secrets import SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +62,23 @@ class Hub:
 
     @property
     def policy(self) -> HttpPolicy:
+        from connectors.http import HttpPolicy
+
         http = self.settings.http
         return HttpPolicy(timeout_s=http.timeout_s, max_attempts=http.max_attempts, max_backoff_s=http.max_backoff_s)
 
     def account_config(self, account: tables.Account) -> AccountConfig:
+        from connectors.base import AccountConfig
+
         secrets = self.secret_box.open(account.secrets, account=account.name)
         return AccountConfig(name=account.name, platform=account.platform, options=dict(account.options),
                              secrets=secrets)
 
     def connector(self, account: tables.Account, *, shared_budget: bool = True, **kwargs: Any) -> Connector:
         """A connector for `account`; its rate buckets are shared through Redis when asked."""
+        from connectors.base import connector_class
+        from connectors.budget import Budgets, LocalBudgets, RedisBudgets
+
         cls = connector_class(account.platform)
         budgets: Budgets = RedisBudgets(self.redis, account.name) if shared_budget else LocalBudgets()
         return cls(self.account_config(account), policy=self.policy, budgets=budgets, **kwargs)
@@ -82,6 +88,14 @@ class Hub:
         connector classes of the enabled accounts' platforms and the TLS context. A connector package
         imports in ~0.5 s of CPU; paid inside the first stock push after a (re)start, it delayed that
         push as much. Returns the platforms loaded."""
+        from sqlalchemy import select
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from connectors.base import connector_class
+        from connectors.errors import UnknownPlatform
+        from connectors.http import tls_context
+        from store import tables
+
         try:
             with self.db.session() as session:
                 platforms = sorted(set(session.scalars(select(tables.Account.platform)

@@ -2,18 +2,46 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import click
 
+import cli as package
+from cli.main import COMMANDS, INFRASTRUCTURE
 from cli.main import cli as root
 
 
 def walk(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     yield path, command
     if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
+        context = click.Context(command)
+        for name in command.list_commands(context):
+            sub = command.get_command(context, name)
+            assert sub is not None, (path, name)
             yield from walk(sub, (*path, name))
+
+
+def test_the_command_index_names_every_command_of_every_module() -> None:
+    defined = {}
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name in INFRASTRUCTURE or module.name.startswith("_"):
+            continue
+        for command in getattr(importlib.import_module(f"cli.{module.name}"), "commands", []):
+            defined[command.name] = module.name
+    assert defined == COMMANDS
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    """`marketsync catalog …` loads cli.catalog, not the other commands nor every job (sync.jobs)."""
+    code = ("import sys\nfrom cli.main import cli\nimport click\n"
+            "cli.get_command(click.Context(cli), 'catalog')\n"
+            "print(sorted(m for m in sys.modules if m.startswith('cli.') or m == 'sync.jobs'))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "['cli.app', 'cli.catalog', 'cli.main']"
 
 
 def test_every_command_has_help_text(cli) -> None:

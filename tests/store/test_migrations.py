@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import inspect
 
-from store.db import Database
+from store.db import HEAD, Database, DatabaseError
 from store.tables import Base
 
 
@@ -47,3 +48,19 @@ def test_the_tests_template_clone_is_the_migrated_schema(db: Database) -> None:
     columns, indexes and constraints as the migrations build."""
     assert db.current_revision() == db.head_revision()
     assert _schema_diff(db) == []
+
+
+def test_the_head_require_current_knows_is_the_migrations_head(database_url: str) -> None:
+    """`require_current` reads the version row and compares it with `store.db.HEAD` (no alembic):
+    a new migration must name itself there."""
+    db = Database(database_url)
+    assert db.head_revision() == HEAD
+    db.upgrade()
+    db.require_current()
+    db.downgrade("0023_shipment_claims")  # one behind: refused, as when alembic compared
+    with pytest.raises(DatabaseError, match=r"out of date \(at 0023_shipment_claims\)"):
+        db.require_current()
+    db.downgrade("base")
+    with pytest.raises(DatabaseError, match="at nothing"):
+        db.require_current()
+    db.dispose()
