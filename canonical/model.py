@@ -183,6 +183,9 @@ class Order(Record):
     customer: Customer = Customer()
     placed_at: UtcTime
     updated_at: UtcTime
+    # When the buyer paid, where the channel says (None: not paid, or not said). The hub needs it
+    # only from a platform that never puts a paid order's units back (`Connector.restocks_paid_orders`).
+    paid_at: UtcTime | None = None
 
 
 class ShipmentLine(Record):

@@ -8,6 +8,7 @@ does not). The address is masked by the platform and never read: the hub keeps o
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import canonical
@@ -104,7 +105,17 @@ def order(raw: Mapping[str, Any], aftersales: Iterable[Mapping[str, Any]] = (), 
         "total": fen(price.get("order_price") or 0, field="price_info.order_price", where=where), "lines": lines,
         "refunds": refunds, "customer": canonical.Customer(country="CN"),
         "placed_at": from_seconds(raw.get("create_time"), field="create_time", where=where),
-        "updated_at": from_seconds(raw.get("update_time"), field="update_time", where=where)}, source=where)
+        "updated_at": from_seconds(raw.get("update_time"), field="update_time", where=where),
+        "paid_at": paid_at(detail.get("pay_info"), where=where)}, source=where)
+
+
+def paid_at(pay_info: Any, *, where: str) -> datetime | None:
+    """`pay_info.pay_time` (seconds; 0 or absent while unpaid): a paid order's units stay off the
+    channel's count even when it is cancelled (stock rolls back only for cancel-before-pay)."""
+    raw = pay_info.get("pay_time") if isinstance(pay_info, Mapping) else None
+    if raw is None or integer(raw, field="order_detail.pay_info.pay_time", where=where) == 0:
+        return None
+    return from_seconds(raw, field="order_detail.pay_info.pay_time", where=where)
 
 
 def aftersale_ids(raw: Mapping[str, Any]) -> list[str]:

@@ -23,6 +23,7 @@ from store import tables
 from store.memo import recall
 from sync.stock import kits
 from sync.stock.change import StockChange
+from sync.stock.desired import restocks_paid_orders
 from sync.stock.ledger import Movement
 from sync.stock.locations import order_location_id
 
@@ -69,6 +70,16 @@ def is_tracked(session: Session, variant_id: int) -> bool:
         select(tables.Variant.tracked).where(tables.Variant.id == variant_id)) is not False)
 
 
+def kept_by_channel(account: tables.Account, order: tables.Order) -> bool:
+    """An order paid, then cancelled or refunded before the hub committed it, on a platform that never
+    puts a paid order's units back (微信小店): the channel's own count took the sale and kept it. Its
+    lines commit and are released at once — the ledger nets to nothing, and a relative writer's
+    acknowledged number follows the channel (down at the commit, not up at the release), so the
+    hub writes the units back. The chaos run found such listings 1-3 units below the hub's number."""
+    return (order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED) and bool(order.channel_state.get("paid"))
+            and not restocks_paid_orders(account.platform))
+
+
 def commit(change: StockChange, account: tables.Account, order: tables.Order, line: tables.OrderLine) -> int | None:
     """Commit the line's units once; returns the location (None if the order does not commit yet)."""
     session = change.session
@@ -77,7 +88,7 @@ def commit(change: StockChange, account: tables.Account, order: tables.Order, li
         return location
     if not is_tracked(session, line.variant_id):
         return None  # a gift card or digital good: the ledger keeps no count, so nothing commits or ships
-    if order.status not in (OrderStatus.OPEN, OrderStatus.COMPLETED):
+    if order.status not in (OrderStatus.OPEN, OrderStatus.COMPLETED) and not kept_by_channel(account, order):
         return None  # pending: not paid yet; cancelled/refunded before it ever committed: nothing to hold
     location = order_location_id(session, account.id)
     applied = _move(change, Movement(

@@ -7,6 +7,9 @@ lines); `settle_order` then moves the ledger until it matches, idempotently:
 
 * PENDING commits nothing. When it becomes OPEN (or COMPLETED) the lines commit then, under the
   same commit key, so PENDING→OPEN counts once. A line never un-commits except by release.
+* An order paid, then cancelled or refunded before the hub committed it, commits and is released
+  at once when its platform never puts a paid order's units back (`effects.kept_by_channel`): the
+  channel's count kept the sale, so the hub's acknowledged number of it must follow.
 * Released units (commitment given back) = all unshipped units when the order is CANCELLED or
   REFUNDED; otherwise max(channel-cancelled units, refunded units beyond those shipped), as
   refunded units that cannot have shipped were never going to. Releases only grow and never
@@ -199,6 +202,8 @@ def _update_order(row: tables.Order, order: canonical.Order) -> None:
         "settled_refunds": settled,
         "webhook_events": row.channel_state.get("webhook_events", []),
         "fetched_at": row.channel_state.get("fetched_at"),
+        # once paid, always paid (`effects.kept_by_channel`)
+        "paid": order.paid_at is not None or bool(row.channel_state.get("paid")),
     }
 
 

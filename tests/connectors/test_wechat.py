@@ -102,6 +102,17 @@ def test_orders_partial_delivery_refunds_and_cancel(sim: WechatSimulator) -> Non
     cancelled = sim.place_order([("MS-0001-2", 1)])
     sim.cancel_order(cancelled.order_id)
     assert conn.order(cancelled.order_id).status is OrderStatus.CANCELLED
+    assert conn.order(cancelled.order_id).paid_at is not None  # paid, then cancelled: the channel kept the units
+
+
+def test_an_unpaid_order_has_no_payment_time() -> None:
+    from connectors.wechat.normalise import order as normalise_order
+
+    raw = {"order_id": "37", "status": 10, "create_time": 1_700_000_000, "update_time": 1_700_000_000,
+           "order_detail": {"product_infos": [], "pay_info": {"pay_time": 0}}}
+    assert normalise_order(raw, account="wx").paid_at is None
+    paid = {**raw, "status": 20, "order_detail": {"product_infos": [], "pay_info": {"pay_time": 1_700_000_100}}}
+    assert normalise_order(paid, account="wx").paid_at is not None
 
 
 def test_safe_mode_pushes_and_the_url_check(sim: WechatSimulator) -> None:
