@@ -55,6 +55,8 @@ class HttpSettings(Section):
 
 class SyncSettings(Section):
     order_poll_interval_s: int = Field(60, ge=1)
+    # Accounts whose platform sends the hub no order events (拼多多, 京东): the poll is how a sale is heard.
+    polled_only_interval_s: int = Field(5, ge=1)
     order_lookback_s: int = Field(600, ge=0)
     order_overlap_s: int = Field(30, ge=0)
     order_deep_poll_interval_s: int = Field(600, ge=1)

@@ -60,6 +60,8 @@ class Periodic:
 
 # What each periodic account task asks of the account's connector (its declared capabilities).
 POLL_NEEDS = frozenset({Capability.READ_ORDERS})
+# Any of these and the account hears of orders without polling; none, and its polls are all it hears.
+EVENT_CAPABILITIES = frozenset({Capability.WEBHOOKS, Capability.REGISTER_WEBHOOKS, Capability.PULL_EVENTS})
 RECONCILE_NEEDS = frozenset({Capability.READ_CATALOG, Capability.READ_STOCK, Capability.WRITE_STOCK})
 PULL_NEEDS = frozenset({Capability.PULL_EVENTS})
 
@@ -80,8 +82,26 @@ def _account_ids(hub: Hub, needs: frozenset[Capability]) -> list[int]:
         return [int(account_id) for account_id, platform in rows if needs <= capabilities(platform)]
 
 
-def _order_polls(hub: Hub) -> list[tuple[str, str, tuple[Any, ...], str]]:
-    return [("orders", "sync.jobs.poll_orders", (a,), f"poll-orders-{a}") for a in _account_ids(hub, POLL_NEEDS)]
+def hears_by_polls_only(platform: str) -> bool:
+    """True when the platform's connector declares no way to hear of orders but polling them."""
+    return not capabilities(platform) & EVENT_CAPABILITIES
+
+
+def _order_polls(hub: Hub, *, polled_only: bool | None = None) -> list[tuple[str, str, tuple[Any, ...], str]]:
+    """Poll jobs for every account that reads orders; `polled_only` True/False: only the accounts
+    that hear of orders by polls alone / also otherwise."""
+    with hub.db.session() as session:
+        platforms = dict(session.execute(select(tables.Account.id, tables.Account.platform)).all())
+    return [("orders", "sync.jobs.poll_orders", (a,), f"poll-orders-{a}") for a in _account_ids(hub, POLL_NEEDS)
+            if polled_only is None or hears_by_polls_only(platforms[a]) is polled_only]
+
+
+def _event_heard_polls(hub: Hub) -> list[tuple[str, str, tuple[Any, ...], str]]:
+    return _order_polls(hub, polled_only=False)
+
+
+def _polled_only_polls(hub: Hub) -> list[tuple[str, str, tuple[Any, ...], str]]:
+    return _order_polls(hub, polled_only=True)
 
 
 def _reconciles(hub: Hub) -> list[tuple[str, str, tuple[Any, ...], str]]:
@@ -115,7 +135,11 @@ def _alerts(hub: Hub) -> list[tuple[str, str, tuple[Any, ...], str]]:
 
 def default_schedule(hub: Hub) -> list[Periodic]:
     s = hub.settings.sync
-    return [Periodic("order polls", s.order_poll_interval_s, _order_polls),
+    # An account whose platform sends no order events is polled every `polled_only_interval_s` (how a
+    # sale there is heard); the others every `order_poll_interval_s`, the backstop for lost events.
+    return [Periodic("order polls", s.order_poll_interval_s, _event_heard_polls),
+            Periodic("order polls of accounts heard by polls only", min(s.polled_only_interval_s,
+                                                                      s.order_poll_interval_s), _polled_only_polls),
             Periodic("event pulls", s.event_pull_interval_s, _event_pulls),
             Periodic("failing account probes", s.order_poll_interval_s, _probes),
             Periodic("sweep", s.sweep_interval_s, _sweep),

@@ -78,6 +78,25 @@ def test_the_scheduler_enqueues_each_periodic_job_once(hub: Hub, woo: WooCommerc
     assert {"sweep", "planning-refresh", "alerts-evaluate", f"reconcile-{account}", f"poll-orders-{account}"} <= ids
 
 
+def test_an_account_heard_only_by_polls_is_polled_every_few_seconds(hub: Hub, woo: WooCommerceSandbox) -> None:
+    """拼多多 sends the hub no order events: its poll is how a sale is heard (the nine-channel propagation
+    run: p50 ~47 s from 拼多多 and 京东 at one poll a minute); the WooCommerce account keeps the minute."""
+    with hub.db.session() as session:
+        row = tables.Account(name="pdd", platform="pinduoduo")
+        session.add(row)
+        session.flush()
+        pdd = row.id
+    hub.redis.flushdb()
+    scheduler = Scheduler(hub, default_schedule(hub))
+    scheduler.tick(now=1000.0)
+    polls = {job_id for job_id in queue("orders", hub.redis).job_ids if job_id.startswith("poll-orders-")}
+    assert polls == {f"poll-orders-{pdd}", f"poll-orders-{woo_account(hub)}"}
+    queue("orders", hub.redis).empty()
+    scheduler.tick(now=1000.0 + hub.settings.sync.polled_only_interval_s)
+    assert hub.settings.sync.polled_only_interval_s < hub.settings.sync.order_poll_interval_s
+    assert [j for j in queue("orders", hub.redis).job_ids if j.startswith("poll-orders-")] == [f"poll-orders-{pdd}"]
+
+
 def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as handle:
