@@ -22,7 +22,7 @@ import canonical
 from connectors.base import Connector
 from store import tables
 from store.bulk import insert_many
-from store.chunks import chunked
+from store.chunks import among, chunked
 from store.types import utcnow
 from sync.catalog import linking
 from sync.catalog.refresh import BATCH as REFRESH_BATCH
@@ -92,12 +92,12 @@ def upsert_products(session: Session, products: Sequence[canonical.Product], cou
     products = [p for p in products if p.variants]
     skus = [v.sku for p in products for v in p.variants]
     existing = {v.sku: v for chunk in chunked(skus)
-                for v in session.scalars(select(tables.Variant).where(tables.Variant.sku.in_(chunk)))}
+                for v in session.scalars(select(tables.Variant).where(among(session, tables.Variant.sku, chunk)))}
     if not existing and len(set(skus)) == len(skus):
         insert_new(session, products, counts)
         return
     owners = {p.id: p for p in session.scalars(select(tables.Product).where(
-        tables.Product.id.in_({v.product_id for v in existing.values()})))} if existing else {}
+        among(session, tables.Product.id, sorted({v.product_id for v in existing.values()}))))} if existing else {}
     rows: list[tables.Product] = []
     for product in products:
         known = next((existing[v.sku] for v in product.variants if v.sku in existing), None)

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from mapping.conflicts import ConflictKind, ConflictStatus, close_conflict
 from store import tables
-from store.chunks import chunked
+from store.bulk import update_rows
+from store.chunks import among, chunked
 from sync.hub.audit import audit
 from sync.hub.context import Hub
 from sync.orders.ingest import release_held_lines
@@ -121,14 +122,12 @@ def link_many(change: StockChange, links: Sequence[Link], *, actor: str,
         return set(), 0
     session = change.session
     session.flush()
-    table = cast(Table, tables.Listing.__table__)
-    stmt = update(table).where(table.c.id == bindparam("listing")).values(
-        variant_id=bindparam("variant"), synced_fields=bindparam("synced", type_=table.c.synced_fields.type))
-    changed = ({"listing": item.listing_id, "variant": item.variant_id,
-                "synced": {IDENTITY: {"sku": item.channel_sku, "barcode": item.channel_barcode}}}
+    changed = ({"id": item.listing_id, "variant_id": item.variant_id,
+                "synced_fields": {IDENTITY: {"sku": item.channel_sku, "barcode": item.channel_barcode}}}
                for item in links if item.previous_variant_id != item.variant_id)
-    for rows in chunked(changed, LINKS_PER_STATEMENT):  # one compiled statement, a chunk of rows at a time
-        session.execute(stmt, rows)
+    for rows in chunked(changed, LINKS_PER_STATEMENT):  # one compiled statement a chunk (`store.bulk`: on
+        # PostgreSQL one UPDATE … FROM unnest, where executemany had sent every row as its own statement)
+        session.execute(*update_rows(session, tables.Listing.__table__, "id", rows))
     for item in links:  # relinked to the same variant: keep what was synced, renew the identity
         if item.previous_variant_id == item.variant_id:
             listing = session.get(tables.Listing, item.listing_id)
@@ -148,11 +147,12 @@ def link_many(change: StockChange, links: Sequence[Link], *, actor: str,
     closed = 0
     for chunk in chunked(sorted(notes)):
         line_owner = dict(session.execute(select(tables.OrderLine.id, tables.OrderLine.listing_id)
-                                          .where(tables.OrderLine.listing_id.in_(chunk))).all())
+                                          .where(among(session, tables.OrderLine.listing_id, chunk))).all())
         conflicts = session.scalars(select(tables.Conflict).where(
             tables.Conflict.status == ConflictStatus.OPEN.value,
             tables.Conflict.kind.in_([str(k) for k in UNMAPPED_KINDS]),
-            or_(tables.Conflict.listing_id.in_(chunk), tables.Conflict.order_line_id.in_(list(line_owner))),
+            or_(among(session, tables.Conflict.listing_id, chunk),
+                among(session, tables.Conflict.order_line_id, list(line_owner))),
         ).order_by(tables.Conflict.id))
         for conflict in list(conflicts):
             owner = conflict.listing_id if conflict.listing_id in notes else \

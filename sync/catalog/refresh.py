@@ -25,7 +25,7 @@ from mapping import matching
 from mapping.conflicts import ConflictKind, ConflictStatus, close_if_open, open_conflict, open_unless_ignored
 from store import tables
 from store.bulk import insert_many
-from store.chunks import chunked
+from store.chunks import among, chunked
 from store.types import utcnow
 from sync.catalog import linking, scan
 from sync.catalog.scan import Row
@@ -141,7 +141,7 @@ class Refresh:
         batch = {item.external_variant_id: item for item in items}  # a repeat in one read: the last wins
         stored = {r.external_variant_id: r for r in session.execute(
             select(tables.Listing).where(tables.Listing.account_id == self.account_id,
-                                         tables.Listing.external_variant_id.in_(list(batch))))
+                                         among(session, tables.Listing.external_variant_id, list(batch))))
             .scalars()}
         now = utcnow()
         inserts: list[dict[str, Any]] = []

@@ -50,3 +50,44 @@ def test_recompute_of_more_variants_than_postgres_binds(hub: Hub) -> None:
                                  .where(tables.Listing.push_pending.is_(True)))
     assert published == [(5, VARIANTS)]
     assert pending == VARIANTS
+
+
+def test_a_refresh_linking_more_listings_than_few_rows_stores_each_link_and_identity(hub: Hub) -> None:
+    """Past `store.bulk.FEW_ROWS` the links are one UPDATE … FROM unnest on PostgreSQL (JSON identities
+    in an array), the look-ups one array parameter: each listing gets its own variant and identity."""
+    from decimal import Decimal
+
+    import canonical
+    from store.bulk import FEW_ROWS
+    from sync.catalog.linking import IDENTITY
+    from sync.catalog.refresh import Refresh
+    from sync.stock.change import StockChange
+
+    count = FEW_ROWS * 3 + 7
+    with hub.db.session() as session:
+        account = tables.Account(name="big", platform="woocommerce", options={"url": "http://127.0.0.1:9"})
+        product = tables.Product(title="Many sizes")
+        session.add_all([account, product])
+        session.flush()
+        session.execute(insert(tables.Variant), [
+            {"product_id": product.id, "sku": f"L-{n}", "barcode": None, "title": "", "options": {}}
+            for n in range(count)])
+        run = Refresh(account, normalised=True, actor="test")
+    items = [canonical.Listing(account="big", external_product_id="p", external_variant_id=f"v{n}",
+                               external_inventory_item_id=f"i{n}", sku=f"L-{n}", title=f"Size {n}",
+                               product_title="Many sizes", price=canonical.Money(amount=Decimal("9.50"),
+                                                                                  currency="EUR"))
+             for n in range(count)]
+    with hub.db.session() as session:
+        run.upsert(session, items)
+    with hub.db.session() as session:
+        applied = run.finish(StockChange(session, hub.settings))
+    assert applied.counts()["linked"] == count
+    with hub.db.session() as session:
+        rows = session.execute(select(tables.Listing.external_variant_id, tables.Variant.sku,
+                                      tables.Listing.synced_fields)
+                               .join(tables.Variant, tables.Variant.id == tables.Listing.variant_id)).all()
+    assert len(rows) == count
+    for external_id, sku, synced in rows:
+        assert sku == f"L-{external_id.removeprefix('v')}"
+        assert synced == {IDENTITY: {"sku": sku, "barcode": None}}
