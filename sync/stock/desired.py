@@ -171,6 +171,10 @@ def listing_quantities(session: Session, settings: Settings, variant_ids: Iterab
     locations = account_locations(session)
     planned = safety_inputs(session, settings, wanted)
     defaults = default_rules(settings)
+    # A SKU without its own table gets a chain that depends only on the account, the variant's safety
+    # stock and planning inputs, and the sellable sum: listings alike share one (frozen) chain instead
+    # of each building its steps and their texts again (most of a 100,000-listing recompute's Python).
+    shared: dict[tuple[Any, ...], tuple[quantity.Chain, int, str]] = {}
     result = []
     for row in listings:
         sku, variant_safety = variants[row.variant_id]
@@ -185,9 +189,16 @@ def listing_quantities(session: Session, settings: Settings, variant_ids: Iterab
             continue
         if row.variant_id not in levels:
             continue  # no movement yet: the hub knows no stock for it and publishes nothing
-        chain, safety, source = chain_for(settings, sku=sku, account=row.name, variant_safety=variant_safety,
-                                          levels=levels.get(int(row.variant_id), {}), location_ids=locs,
-                                          planned=planned.get(int(row.variant_id)), defaults=defaults)
+        held, inputs = levels[row.variant_id], planned.get(int(row.variant_id))
+        key = None if sku in settings.skus else (row.name, variant_safety, inputs, sum(
+            held.get(loc, (0, 0))[0] - held.get(loc, (0, 0))[1] for loc in locs))
+        found = shared.get(key) if key is not None else None
+        if found is None:
+            found = chain_for(settings, sku=sku, account=row.name, variant_safety=variant_safety, levels=held,
+                              location_ids=locs, planned=inputs, defaults=defaults)
+            if key is not None:
+                shared[key] = found
+        chain, safety, source = found
         result.append(ListingQuantity(int(row.id), int(row.account_id), row.name, int(row.variant_id), sku,
                                       safety, source, locs, chain, stored=_stored(row)))
     return result

@@ -91,3 +91,41 @@ def test_a_refresh_linking_more_listings_than_few_rows_stores_each_link_and_iden
     for external_id, sku, synced in rows:
         assert sku == f"L-{external_id.removeprefix('v')}"
         assert synced == {IDENTITY: {"sku": sku, "barcode": None}}
+
+
+def test_listings_alike_share_a_chain_and_every_difference_still_counts(hub: Hub) -> None:
+    """`listing_quantities` shares one chain among listings with the same account, safety stock and
+    sellable sum (and no SKU table); each listing's number and chain equal `chain_for`'s for it alone."""
+    from sync.stock.desired import chain_for, listing_quantities
+
+    hub.settings.accounts = {"a": {"buffer": 2}}
+    hub.settings.skus = {"S-3": {"safety_stock": 4}}
+    with hub.db.session() as session:
+        location = hub_location(session).id
+        accounts = [tables.Account(name=n, platform="woocommerce", options={"url": "http://127.0.0.1:9"})
+                    for n in ("a", "b")]
+        product = tables.Product(title="Alike")
+        session.add_all([*accounts, product])
+        session.flush()
+        on_hand = [9, 9, 9, 9, 7]  # S-0..S-3 alike but S-1's own safety stock and S-3's SKU table; S-4 fewer
+        session.execute(insert(tables.Variant), [
+            {"product_id": product.id, "sku": f"S-{n}", "title": "", "options": {},
+             "safety_stock": 3 if n == 1 else None} for n in range(len(on_hand))])
+        variants = dict(session.execute(select(tables.Variant.sku, tables.Variant.id)).all())
+        session.execute(insert(tables.Listing), [
+            {"account_id": account.id, "variant_id": variants[f"S-{n}"], "external_product_id": "1",
+             "external_variant_id": f"{account.name}{n}", "title": "", "status": "active", "synced_fields": {}}
+            for account in accounts for n in range(len(on_hand))])
+        session.execute(insert(tables.StockLevel), [
+            {"variant_id": variants[f"S-{n}"], "location_id": location, "on_hand": q, "committed": 1}
+            for n, q in enumerate(on_hand)])
+        computed = listing_quantities(session, hub.settings, list(variants.values()))
+        safety = dict(session.execute(select(tables.Variant.sku, tables.Variant.safety_stock)).all())
+    assert len(computed) == 10
+    for item in computed:
+        alone = chain_for(hub.settings, sku=item.sku, account=item.account, variant_safety=safety[item.sku],
+                          levels={location: (on_hand[int(item.sku[2:])], 1)}, location_ids=item.location_ids)
+        assert (item.chain, item.safety_stock, item.safety_source) == alone
+    published = {(i.account, i.sku): i.published for i in computed}
+    assert published == {("a", "S-0"): 6, ("a", "S-1"): 3, ("a", "S-2"): 6, ("a", "S-3"): 2, ("a", "S-4"): 4,
+                         ("b", "S-0"): 8, ("b", "S-1"): 5, ("b", "S-2"): 8, ("b", "S-3"): 4, ("b", "S-4"): 6}
