@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from mapping.conflicts import ConflictKind, ConflictStatus, close_conflict
 from store import tables
-from store.bulk import update_rows
+from store.bulk import execute_many, update_rows
 from store.chunks import among, chunked
 from sync.hub.audit import audit
 from sync.hub.context import Hub
@@ -127,7 +127,7 @@ def link_many(change: StockChange, links: Sequence[Link], *, actor: str,
                for item in links if item.previous_variant_id != item.variant_id)
     for rows in chunked(changed, LINKS_PER_STATEMENT):  # one compiled statement a chunk (`store.bulk`: on
         # PostgreSQL one UPDATE … FROM unnest, where executemany had sent every row as its own statement)
-        session.execute(*update_rows(session, tables.Listing.__table__, "id", rows))
+        execute_many(session, *update_rows(session, tables.Listing.__table__, "id", rows))
     for item in links:  # relinked to the same variant: keep what was synced, renew the identity
         if item.previous_variant_id == item.variant_id:
             listing = session.get(tables.Listing, item.listing_id)

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.orm import Session
 
 from store import tables
-from store.bulk import FEW_ROWS, insert_rows, is_postgresql
+from store.bulk import FEW_ROWS, execute_many, insert_rows, is_postgresql
 from store.types import utcnow
 from sync.stock.ledger import MOVEMENT_REASONS, Movement
 
@@ -87,7 +87,7 @@ def _move_levels(session: Session, movements: Sequence[Movement]) -> None:
     stmt, params = insert_rows(session, table, [
         {"variant_id": variant, "location_id": location, "on_hand": on_hand, "committed": committed,
          "updated_at": now} for (variant, location), (on_hand, committed) in sorted(totals.items())])
-    session.execute(stmt.on_conflict_do_update(
+    execute_many(session, stmt.on_conflict_do_update(
         index_elements=["variant_id", "location_id"],
         set_={"on_hand": table.c.on_hand + stmt.excluded.on_hand,
               "committed": table.c.committed + stmt.excluded.committed, "updated_at": stmt.excluded.updated_at}),

@@ -30,7 +30,7 @@ from connectors.stock import StockWriteMode
 from mapping import quantity
 from mapping.conflicts import ConflictKind, ConflictStatus
 from store import tables
-from store.bulk import update_rows
+from store.bulk import execute_many, update_rows
 from store.chunks import among, chunked
 from store.memo import recall
 from store.settings import Settings
@@ -236,7 +236,7 @@ def store_desired(session: Session, computed: list[ListingQuantity]) -> set[int]
         if row.desired_quantity != item.published or row.push_pending != pending:
             changes.append({"id": item.listing_id, "desired_quantity": item.published, "push_pending": pending})
     if changes:  # one compiled UPDATE (`store.bulk`), not the ORM's bulk path that builds each row
-        session.execute(*update_rows(session, tables.Listing.__table__, "id", changes))
+        execute_many(session, *update_rows(session, tables.Listing.__table__, "id", changes))
     return pending_accounts
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import Table, exists, select
 from sqlalchemy.orm import Session
 
 from store import tables
-from store.bulk import update_rows
+from store.bulk import execute_many, update_rows
 from store.chunks import chunked
 from store.types import utcnow
 
@@ -30,5 +30,5 @@ def record_first_sight(session: Session, observed: Mapping[int, int]) -> None:
     for chunk in chunked(sorted(observed.items()), ROWS_PER_STATEMENT):
         stmt, params = update_rows(session, table, "id", [
             {"id": listing, "acknowledged_quantity": quantity, "acknowledged_at": now} for listing, quantity in chunk])
-        session.execute(stmt.where(table.c.acknowledged_quantity.is_(None), table.c.tracked.is_(True),
-                                   ~exists(select(writes.c.id).where(writes.c.listing_id == table.c.id))), params)
+        execute_many(session, stmt.where(table.c.acknowledged_quantity.is_(None), table.c.tracked.is_(True),
+                                         ~exists(select(writes.c.id).where(writes.c.listing_id == table.c.id))), params)

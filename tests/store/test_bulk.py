@@ -140,3 +140,53 @@ def test_insert_many_writes_every_row_whole_with_the_defaults_of_columns_left_ou
                 (row["product_id"], row["title"], row["options"], row["price"], row["currency"])
             assert variant.tracked is True and variant.barcode is None and variant.safety_stock is None
             assert before <= variant.created_at <= utcnow() and before <= variant.updated_at <= utcnow()
+
+
+@pytest.mark.parametrize("count", [3, FEW_ROWS + 50])
+def test_execute_many_writes_what_session_execute_writes(hub: Hub, count: int,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite past FEW_ROWS the driver gets tuples converted a column at a time; every value (JSON,
+    bool, datetime, None) and the `onupdate` time arrive as they would through `session.execute`. A
+    statement whose rows lack a value it binds (here its own `onupdate`) runs through `session.execute`."""
+    from sqlalchemy import bindparam, update
+    from sqlalchemy.engine import Connection
+
+    from store.bulk import execute_many
+
+    driver_calls: list[int] = []
+    plain = Connection.exec_driver_sql
+
+    def counted(self: Connection, sql: str, parameters: object = None, *args: object, **kwargs: object) -> object:
+        driver_calls.append(len(parameters) if isinstance(parameters, list) else 1)
+        return plain(self, sql, parameters, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Connection, "exec_driver_sql", counted)
+    with hub.db.session() as session:
+        account = tables.Account(name="a", platform="p")
+        session.add(account)
+        session.flush()
+        listings = [tables.Listing(account_id=account.id, external_variant_id=str(n), external_product_id="p",
+                                   status="active") for n in range(count)]
+        session.add_all(listings)
+        session.flush()
+        ids = [listing.id for listing in listings]
+        at, before = utcnow(), utcnow()
+        rows = [{"id": i, "synced_fields": {"identity": {"sku": f"S-{n}", "barcode": None}},
+                 "push_pending": n % 2 == 0, "acknowledged_at": at if n % 3 else None, "desired_quantity": n}
+                for n, i in enumerate(ids)]
+        driver_calls.clear()
+        execute_many(session, *update_rows(session, tables.Listing.__table__, "id", rows))
+        took_driver = [c for c in driver_calls if c == count]
+        table = tables.Listing.__table__
+        execute_many(session, update(table).where(table.c.id == bindparam("p_id")).values(
+            title=bindparam("p_title")), [{"p_id": i, "p_title": f"T{i}"} for i in ids])
+        found = session.execute(select(tables.Listing.id, tables.Listing.synced_fields, tables.Listing.push_pending,
+                                       tables.Listing.acknowledged_at, tables.Listing.desired_quantity,
+                                       tables.Listing.title, tables.Listing.updated_at)
+                                .order_by(tables.Listing.id)).all()
+    sqlite_fast = hub.db.dialect == "sqlite" and count > FEW_ROWS
+    assert took_driver == ([count] if sqlite_fast else [])
+    assert [(r.synced_fields, r.push_pending, r.acknowledged_at, r.desired_quantity, r.title) for r in found] == \
+        [({"identity": {"sku": f"S-{n}", "barcode": None}}, n % 2 == 0, at if n % 3 else None, n, f"T{i}")
+         for n, i in enumerate(ids)]
+    assert all(before <= r.updated_at <= utcnow() for r in found)
