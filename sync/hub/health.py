@@ -12,6 +12,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from store import tables
 from store.types import utcnow
@@ -22,16 +23,25 @@ log = logging.getLogger("marketsync.accounts")
 
 def succeeded(hub: Hub, account_id: int) -> None:
     with hub.db.session() as session:
-        session.execute(update(tables.Account).where(tables.Account.id == account_id)
-                        .values(last_success_at=utcnow()))
+        record_success(session, account_id)
+
+
+def record_success(session: Session, account_id: int) -> None:
+    """`succeeded` in the caller's transaction."""
+    session.execute(update(tables.Account).where(tables.Account.id == account_id).values(last_success_at=utcnow()))
 
 
 def failed(hub: Hub, account_id: int, doing: str, error: BaseException) -> dict[str, str]:
     """Record and log (one line) that `doing` failed for the account; what the job returns."""
-    message = " ".join(str(error).split())[:1000] or type(error).__name__
     with hub.db.session() as session:
-        session.execute(update(tables.Account).where(tables.Account.id == account_id)
-                        .values(last_error_at=utcnow(), last_error=f"{doing}: {message}"))
+        return record_failure(session, account_id, doing, error)
+
+
+def record_failure(session: Session, account_id: int, doing: str, error: BaseException) -> dict[str, str]:
+    """`failed` in the caller's transaction."""
+    message = " ".join(str(error).split())[:1000] or type(error).__name__
+    session.execute(update(tables.Account).where(tables.Account.id == account_id)
+                    .values(last_error_at=utcnow(), last_error=f"{doing}: {message}"))
     log.warning("account %s: %s failed: %s", account_id, doing, message)
     return {"failed": f"{doing}: {message}"}
 

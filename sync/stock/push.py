@@ -15,6 +15,7 @@ import hashlib
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -265,7 +266,7 @@ def learn_delta_bases(hub: Hub, account: tables.Account) -> None:
 
 def push_account(hub: Hub, account_id: int, connector: Connector | None = None) -> PushReport:
     """Send every pending listing of one account in the platform's largest batches."""
-    with hub.db.session() as session:
+    with hub.db.reading() as session:  # a check: on SQLite it need not wait for the write lock
         account = session.get(tables.Account, account_id)
         if account is None or not account.enabled or account.failing_since is not None:
             return PushReport(account_id)
@@ -298,29 +299,35 @@ def push_account(hub: Hub, account_id: int, connector: Connector | None = None) 
     return report
 
 
-def _save_run(hub: Hub, report: PushReport, started: Any) -> None:
-    if not (report.sent or report.stale or report.failed):
-        return
-    counts = {k: v for k, v in report.as_dict().items() if k in ("sent", "batches", "calls", "stale", "failed")}
-    counts["drift"] = report.drift
-    with hub.db.session() as session:
-        session.add(tables.SyncRun(kind="push", account_id=report.account_id, counts=counts,
-                                   status="failed" if report.failed else "ok", started_at=started,
-                                   finished_at=utcnow(), error="; ".join(report.errors[:5]) or None))
+def _run_record(report: PushReport, started: Any) -> Callable[[Session], None]:
+    """What a round leaves in the database: its sync run (when it sent, went stale or failed) and the
+    account's health, written in the transaction that ends the round (`push_queue.finish`); each was
+    its own transaction before."""
+    def record(session: Session) -> None:
+        if report.sent or report.stale or report.failed:
+            counts = {k: v for k, v in report.as_dict().items() if k in ("sent", "batches", "calls", "stale", "failed")}
+            counts["drift"] = report.drift
+            session.add(tables.SyncRun(kind="push", account_id=report.account_id, counts=counts,
+                                       status="failed" if report.failed else "ok", started_at=started,
+                                       finished_at=utcnow(), error="; ".join(report.errors[:5]) or None))
+        if report.errors:
+            health.record_failure(session, report.account_id, "stock push",
+                                  RuntimeError("; ".join(report.errors[:3])))
+        elif report.sent:
+            health.record_success(session, report.account_id)
+    return record
 
 
-def _drain_round(hub: Hub, account_id: int, total: PushReport) -> None:
-    """One pass over the account's pending listings, recorded and added to `total`."""
+def _drain_round(hub: Hub, account_id: int, total: PushReport,
+                 connector: Connector | None = None) -> Callable[[Session], None] | None:
+    """One pass over the account's pending listings, added to `total`; returns what records it (the
+    caller writes that with the claim's `finish`)."""
     started = utcnow()
-    report = push_account(hub, account_id)
-    _save_run(hub, report, started)
-    if report.errors:
-        health.failed(hub, account_id, "stock push", RuntimeError("; ".join(report.errors[:3])))
-    elif report.sent:
-        health.succeeded(hub, account_id)
+    report = push_account(hub, account_id, connector)
     total.account, total.sent = report.account, total.sent + report.sent
     total.batches, total.calls = total.batches + report.batches, total.calls + report.calls
     total.stale, total.failed = total.stale + report.stale, total.failed + report.failed
+    return _run_record(report, started)
 
 
 DRAIN_ROUNDS = 5  # rounds one push job drains before it hands the account over to a new job
@@ -336,19 +343,24 @@ def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
     never ran out of requests, so one push job per account held a worker for as long as the sales
     lasted, and with as many busy accounts as workers no order event was processed."""
     with hub.db.reading() as session:
-        if job_account(session, account_id) is None:  # removed or disabled since it was queued
+        account = job_account(session, account_id)
+        if account is None:  # removed or disabled since it was queued
             return {"account_id": account_id, "skipped": "account missing or disabled"}
     holder = uuid.uuid4().hex
     if not push_queue.claim(hub, account_id, holder):
         return {"account_id": account_id, "absorbed": True}
     total = PushReport(account_id)
     window = hub.settings.sync.push_coalesce_s
+    connector: Connector | None = None
     try:
+        # One connector for every round of the job (its client, connection and the platform's cost
+        # knowledge); each round built, connected and closed its own.
+        connector = hub.connector(account)
         with push_queue.ClaimKeeper(hub, account_id, holder):  # renews the lease while the drain runs
             for rounds in range(1, DRAIN_ROUNDS + 1):
                 round_started = time.monotonic()
-                _drain_round(hub, account_id, total)
-                if push_queue.finish(hub, account_id, holder):
+                record = _drain_round(hub, account_id, total, connector)
+                if push_queue.finish(hub, account_id, holder, record=record):
                     break
                 if rounds == DRAIN_ROUNDS:  # still asked: a new job at the back of the queue goes on
                     push_queue.hand_over(hub, account_id, holder)
@@ -374,6 +386,9 @@ def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
     except BaseException:
         push_queue.release(hub, account_id, holder)
         raise
+    finally:
+        if connector is not None:
+            connector.close()
     if total.stale or total.failed:  # a stale or unanswered write of this push: its check
         enqueue_stale_check(hub, account_id)
     return {k: v for k, v in total.as_dict().items() if k != "changes"}

@@ -261,10 +261,14 @@ def claim(hub: Hub, account_id: int, holder: str, lane: Lane = STOCK) -> bool:
         return True
 
 
-def finish(hub: Hub, account_id: int, holder: str, lane: Lane = STOCK) -> bool:
-    """After a drain: True when the job may end (claim released); False to drain again."""
+def finish(hub: Hub, account_id: int, holder: str, lane: Lane = STOCK,
+           record: Callable[[Session], None] | None = None) -> bool:
+    """After a drain: True when the job may end (claim released); False to drain again. `record`
+    writes what the round leaves (its run, the account's health) in the same transaction."""
     with hub.db.session() as session:
         row = _locked_claim(session, account_id, lane)
+        if record is not None:
+            record(session)
         if row.holder != holder:
             return True  # the lease ran out and another job took over: it drains
         if row.requested:

@@ -129,7 +129,7 @@ def test_requests_streaming_in_are_drained_in_rounds_a_coalescing_window_apart(h
     rounds: list[float] = []
     jobs: list[int] = []  # which call of push_stock each round was in
 
-    def drain_round(hub: Hub, account_id: int, total: object) -> None:  # a write's round trip
+    def drain_round(hub: Hub, account_id: int, total: object, connector: object = None) -> None:  # a round trip
         rounds.append(time.monotonic())
         jobs.append(calls)
         time.sleep(0.05)
@@ -186,7 +186,7 @@ def test_a_drain_that_never_runs_out_of_requests_hands_the_account_over(hub: Hub
     hub.settings.sync.push_coalesce_s = 0
     rounds: list[int] = []
 
-    def one_round(hub: Hub, account_id: int, total: push.PushReport) -> None:
+    def one_round(hub: Hub, account_id: int, total: push.PushReport, connector: object = None) -> None:
         rounds.append(account_id)
         push_queue.request_pushes(hub, [account_id])  # a sale came in during the round
 
