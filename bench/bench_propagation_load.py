@@ -49,6 +49,10 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "full": {"skus": 5000, "rate": 20.0, "duration_s": 60.0, "settle_timeout_s": 180.0,
              "configs": [("sqlite", "embedded", 2), ("postgresql", "server", 4)],
              "marketplace_configs": [("postgresql", "server", 4)], "marketplace_skus": 500},
+    # A quicker look at the hub's cost per order (for profiling and before/after comparisons):
+    # the embedded default with 2 workers only, half the duration, no marketplaces.
+    "profile": {"skus": 5000, "rate": 20.0, "duration_s": 30.0, "settle_timeout_s": 120.0,
+                "configs": [("sqlite", "embedded", 2)], "marketplace_configs": [], "marketplace_skus": 500},
     "smoke": {"skus": 4, "rate": 4.0, "duration_s": 1.0, "settle_timeout_s": 60.0,
               # Two runs, not three: the nine-channel one covers PostgreSQL and a Redis server.
               "configs": [("sqlite", "embedded", 1)],
