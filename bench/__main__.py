@@ -1,4 +1,4 @@
-"""`python -m bench [--smoke] [NAME…]`: run every bench/bench_*.py (or the named ones) and write
+"""`python -m bench [--smoke | --size=NAME] [NAME…]`: run every bench/bench_*.py (or the named ones) and write
 bench/results/NAME.json: machine, package versions, load, parameters, figures and raw samples.
 
 `--smoke` runs each at its smoke size (seconds: it checks the harness works, not the figures)
@@ -34,8 +34,8 @@ def run_one(name: str, size: str) -> dict[str, Any]:
     started = time.perf_counter()
     info = machine()
     sized = "size" in inspect.signature(module.run).parameters
-    if not sized and size == "smoke":
-        raise SystemExit(f"bench_{name} has no smoke size")
+    if not sized and size != "full":
+        raise SystemExit(f"bench_{name} has no {size} size")
     outcome = module.run(size) if sized else module.run()
     if not (isinstance(outcome, dict) and "figures" in outcome):
         outcome = {"figures": outcome}
@@ -46,16 +46,20 @@ def run_one(name: str, size: str) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     smoke = "--smoke" in argv
-    names = [a for a in argv if a != "--smoke"] or available()
+    # `--size=NAME`: another size a benchmark declares (propagation_load's "profile"); written like smoke
+    size = next((a.split("=", 1)[1] for a in argv if a.startswith("--size=")), "smoke" if smoke else "full")
+    names = [a for a in argv if a != "--smoke" and not a.startswith("--size=")] or available()
     unknown = [n for n in names if n not in available()]
     if unknown:
         print(f"unknown benchmark(s) {', '.join(unknown)}; available: {', '.join(available())}", file=sys.stderr)
         return 2
-    target = Path(os.environ.get("BENCH_RESULTS") or (tempfile.mkdtemp(prefix="bench-smoke-") if smoke else RESULTS))
+    scratch = size != "full"  # never over the committed results
+    target = Path(os.environ.get("BENCH_RESULTS")
+                  or (tempfile.mkdtemp(prefix=f"bench-{size}-") if scratch else RESULTS))
     target.mkdir(parents=True, exist_ok=True)
     for name in names:
-        print(f"running bench_{name}{' (smoke)' if smoke else ''}…", flush=True)
-        result = run_one(name, "smoke" if smoke else "full")
+        print(f"running bench_{name}{f' ({size})' if scratch else ''}…", flush=True)
+        result = run_one(name, size)
         path = target / f"{name}.json"
         path.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
         print(json.dumps(result["figures"], indent=2, sort_keys=True))
