@@ -11,6 +11,7 @@ same job's read-back (`sync.stock.writes`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import redis
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, load_only
@@ -331,6 +333,24 @@ def _drain_round(hub: Hub, account_id: int, total: PushReport,
 
 
 DRAIN_ROUNDS = 5  # rounds one push job drains before it hands the account over to a new job
+ROUND_KEY = "marketsync:push-round:{account_id}"  # lives `push_coalesce_s` from a round's start
+
+
+def _window_starts(hub: Hub, account_id: int, window: float) -> None:
+    """A round starts: the account's next round, in this job or the next, starts `window` later. In
+    Redis as transport only (lost, a round may follow at once, as it did before)."""
+    if window > 0:
+        with contextlib.suppress(redis.RedisError):
+            hub.redis.set(ROUND_KEY.format(account_id=account_id), "1", px=max(int(window * 1000), 1))
+
+
+def _window_left(hub: Hub, account_id: int) -> float:
+    """Seconds until the account's coalescing window, started by its last round, is over (0 when idle)."""
+    try:
+        left = hub.redis.pttl(ROUND_KEY.format(account_id=account_id))
+    except redis.RedisError:
+        return 0.0
+    return max(int(left), 0) / 1000
 
 
 def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
@@ -357,8 +377,11 @@ def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
         # knowledge); each round built, connected and closed its own.
         connector = hub.connector(account)
         with push_queue.ClaimKeeper(hub, account_id, holder):  # renews the lease while the drain runs
+            if (rest := _window_left(hub, account_id)) > 0:  # the previous job's last round was just now
+                nap(rest, where="a stock push's coalescing window")
             for rounds in range(1, DRAIN_ROUNDS + 1):
                 round_started = time.monotonic()
+                _window_starts(hub, account_id, window)
                 record = _drain_round(hub, account_id, total, connector)
                 if push_queue.finish(hub, account_id, holder, record=record):
                     break

@@ -165,6 +165,33 @@ def test_requests_streaming_in_are_drained_in_rounds_a_coalescing_window_apart(h
     assert len(rounds) < len(requested), rounds  # requests were coalesced, not a round each
 
 
+def test_a_new_job_waits_out_the_window_the_previous_job_started(hub: Hub, monkeypatch) -> None:
+    """Issue 16: a job's rounds started a window apart, but the next job's first round followed the
+    previous job's last at once, so live writes were about two per window (a write call and a
+    push job's CPU each). A lone change on an idle account still goes out at once."""
+    shop = account(hub)
+    hub.settings.sync.push_coalesce_s = 0.4
+    rounds: list[float] = []
+
+    def drain_round(hub: Hub, account_id: int, total: object, connector: object = None) -> None:
+        rounds.append(time.monotonic())
+
+    monkeypatch.setattr(push, "_drain_round", drain_round)
+    asked = time.monotonic()
+    push_queue.request_pushes(hub, [shop])
+    push.push_stock(hub, shop)  # idle: at once
+    push_queue.request_pushes(hub, [shop])
+    push.push_stock(hub, shop)  # a new job, its account pushed a moment ago
+    assert len(rounds) == 2
+    assert rounds[0] - asked < 0.3, rounds  # no window before the first change of an idle account
+    assert rounds[1] - rounds[0] >= 0.4 - 0.01, rounds
+    hub.redis.delete(push.ROUND_KEY.format(account_id=shop))  # transport only: lost, no wait
+    push_queue.request_pushes(hub, [shop])
+    started = time.monotonic()
+    push.push_stock(hub, shop)
+    assert rounds[2] - started < 0.3, rounds
+
+
 def test_a_queued_job_lost_with_redis_no_longer_absorbs_requests(hub: Hub) -> None:
     """Issue 15 (chaos): a FLUSHDB or an empty restart of Redis lost the queued push job; its claim kept
     `queued_at`, and every request and sweep for the account was absorbed for `QUEUED_GRACE` (5 min)."""
