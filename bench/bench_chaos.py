@@ -500,6 +500,9 @@ class Depths:
             sample["events_received"] = {names.get(a, a): n for a, n in session.execute(
                 select(tables.WebhookEvent.account_id, func.count()).where(
                     tables.WebhookEvent.status == "received").group_by(tables.WebhookEvent.account_id))}
+            sample["events_reading"] = {names.get(a, a): n for a, n in session.execute(
+                select(tables.WebhookEvent.account_id, func.count()).where(
+                    tables.WebhookEvent.status == "reading").group_by(tables.WebhookEvent.account_id))}
             sample["pending_listings"] = {names.get(a, a): n for a, n in session.execute(
                 select(tables.Listing.account_id, func.count()).where(
                     tables.Listing.push_pending.is_(True)).group_by(tables.Listing.account_id))}

@@ -89,7 +89,7 @@ def hub_busy(rig: HubRig) -> bool:
         pending = session.scalar(select(func.count()).select_from(tables.Listing)
                                  .where(tables.Listing.push_pending.is_(True))) or 0
         events = session.scalar(select(func.count()).select_from(tables.WebhookEvent)
-                                .where(tables.WebhookEvent.status == "received")) or 0
+                                .where(tables.WebhookEvent.status.in_(tables.EVENTS_UNDONE))) or 0
     return bool(queued or running or pending or events)
 
 

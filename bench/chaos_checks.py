@@ -198,7 +198,7 @@ def settled(hub: Hub) -> bool:
     """Nothing queued or pending in the hub's database (events, pushes, shipments)."""
     with hub.db.session() as session:
         events = session.scalar(select(func.count()).select_from(tables.WebhookEvent)
-                                .where(tables.WebhookEvent.status == "received")) or 0
+                                .where(tables.WebhookEvent.status.in_(tables.EVENTS_UNDONE))) or 0
         pushes = session.scalar(select(func.count()).select_from(tables.Listing)
                                 .where(tables.Listing.push_pending.is_(True))) or 0
     return not events and not pushes

@@ -361,10 +361,14 @@ class WebhookEvent(Base):
     payload: Mapped[str] = mapped_column(Text)
     body_digest: Mapped[str | None] = mapped_column(String(64), default=None)
     order_reference: Mapped[str | None] = mapped_column(String(255), default=None)
+    # received → processed | failed | ignored, or received → reading (handed to its own read job) → …
     status: Mapped[str] = mapped_column(String(20), default="received", index=True)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+EVENTS_UNDONE = ("received", "reading")  # webhook event statuses the hub is not done with yet
 
 
 class SyncRun(Base):

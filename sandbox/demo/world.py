@@ -231,7 +231,7 @@ class DemoWorld:
             shipments = session.scalar(select(func.count()).select_from(tables.Shipment)
                                        .where(tables.Shipment.push_status != "pushed")) or 0
             events = session.scalar(select(func.count()).select_from(tables.WebhookEvent)
-                                    .where(tables.WebhookEvent.status == "received")) or 0
+                                    .where(tables.WebhookEvent.status.in_(tables.EVENTS_UNDONE))) or 0
         return {"queued": queued, "running": running, "retries_scheduled": scheduled, "pending_listings": int(listings),
                 "writes_in_flight": int(writes), "pending_shipments": int(shipments),
                 "unprocessed_events": int(events)}

@@ -170,7 +170,8 @@ def pending_work(session: Session, account: tables.Account) -> PendingWork:
     ships = count(select(func.count()).select_from(tables.Shipment).join(tables.Order)
                   .where(tables.Order.account_id == account.id, tables.Shipment.push_status.in_(("pending", "failed"))))
     events = count(select(func.count()).select_from(tables.WebhookEvent)
-                   .where(tables.WebhookEvent.account_id == account.id, tables.WebhookEvent.status == "received"))
+                   .where(tables.WebhookEvent.account_id == account.id,
+                          tables.WebhookEvent.status.in_(tables.EVENTS_UNDONE)))
     return PendingWork(stock, ships, events)
 
 

@@ -11,7 +11,11 @@ raises is isolated in its own savepoint and marked failed; the others of the chu
 
 An event that needs the channel (its body is not the whole order, or the hub holds a state with
 the same time but other content) is handed to its own `process_event` job, which reads the order
-with the job error policy (retries, refusals); the drain goes on with the next events.
+with the job error policy (retries, refusals); the drain goes on with the next events. A handed event
+is `reading` from then on, and no drain takes it again: kept `received`, every round of the account's
+drain took all of them again and re-queued each read (the short chaos run: ~300 waiting reads per
+pushing marketplace, re-handed every round, so three drains held the workers the reads waited for).
+The sweep queues again a read job Redis lost (`events.requeue_reads`).
 
 Who drains, in Redis (transport only: losing it loses no work, the sweep wakes every account with
 events older than `EVENT_GRACE`):
@@ -53,6 +57,8 @@ from sync.orders.events import (
     apply_carried,
     enqueue_event,
     mark_event,
+    mark_reading,
+    requeue_reads,
     stored_payload,
     stored_subject,
     unseal_order,
@@ -241,6 +247,8 @@ def _apply(hub: Hub, change: StockChange, account: tables.Account, event: tables
         return "failed"
     if outcome == "processed":
         mark_event(event, "processed", None)
+    elif outcome == "handed":
+        mark_reading(event)  # its job reads it (queued after the commit); no round takes it again
     return outcome
 
 
@@ -262,17 +270,19 @@ def _settle_event(hub: Hub, change: StockChange, account: tables.Account, event:
 
 # ---- waking what waits ---------------------------------------------------------------------------
 def resume_account(hub: Hub, account_id: int) -> bool:
-    """The account works again: drain every event that waited for it."""
+    """The account works again: drain every event that waited for it, and read those handed to reads."""
+    requeue_reads(hub, [account_id])
     return wake(hub, account_id, check_queued=True)
 
 
 def sweep(hub: Hub) -> dict[str, int]:
     """Wake the drain of every working account with events received over `EVENT_GRACE` ago and
-    still unprocessed (a wake lost with Redis, a drain killed with its worker)."""
+    still unprocessed (a wake lost with Redis, a drain killed with its worker), and queue again the
+    lost read jobs of events handed to one that long ago (`events.requeue_reads`)."""
     with hub.db.session() as session:
         accounts = _waiting_accounts(session)
     return {"events": sum(1 for account_id in accounts if wake(hub, account_id, check_queued=True)),
-            "accounts": len(accounts)}
+            "accounts": len(accounts), "reads": requeue_reads(hub, older_than=EVENT_GRACE)}
 
 
 def _waiting_accounts(session: Session) -> list[int]:

@@ -28,10 +28,12 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 import redis
+from rq.job import Job
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -148,6 +150,10 @@ def order_purged(session: Session, account_id: int, reference: str) -> bool:
 
 
 READS_QUEUE = "reads"
+RECEIVED = "received"
+# Handed by the drain to its own read job (`process_event`): no drain looks at it again (every round
+# of a drain re-handed every such event while their reads waited, see `sync.orders.drain`).
+READING = "reading"
 READ_PATIENCE_S = 3.0  # a longer wait for rate points hands the job back (`sync.jobs.process_event`)
 READ_KEY = "marketsync:order-read:{account_id}:{reference}"
 READ_LEASE_MS = 30_000  # a reader killed mid-read frees the order after this long
@@ -157,9 +163,34 @@ READ_POLL_S = 0.05
 LET_GO = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
+READ_JOB_ID = "process-event-{event_id}"
+
+
 def enqueue_event(hub: Hub, event_id: int) -> bool:
     return enqueue_unique(hub.redis, READS_QUEUE, "sync.jobs.process_event", (event_id,),
-                          f"process-event-{event_id}")
+                          READ_JOB_ID.format(event_id=event_id))
+
+
+def requeue_reads(hub: Hub, account_ids: Iterable[int] | None = None, *, older_than: timedelta | None = None) -> int:
+    """Queue again the read job of each event handed to one (`READING`) that Redis no longer holds
+    (lost with Redis, or its worker died between the drain's commit and the enqueue), for working
+    accounts (all, or `account_ids`); with `older_than`, only events received that long ago. How many."""
+    with hub.db.session() as session:
+        stmt = (select(tables.WebhookEvent.id).join(tables.Account, tables.Account.id == tables.WebhookEvent.account_id)
+                .where(tables.WebhookEvent.status == READING, tables.Account.enabled.is_(True),
+                       tables.Account.failing_since.is_(None)))
+        if account_ids is not None:
+            stmt = stmt.where(tables.WebhookEvent.account_id.in_(list(account_ids)))
+        if older_than is not None:
+            stmt = stmt.where(tables.WebhookEvent.received_at <= utcnow() - older_than)
+        ids = [int(i) for i in session.scalars(stmt.order_by(tables.WebhookEvent.id))]
+    if not ids:
+        return 0
+    pipe = hub.redis.pipeline(transaction=False)
+    for event_id in ids:  # one round trip for all: the job ids are stable
+        pipe.exists(f"{Job.redis_job_namespace_prefix}{READ_JOB_ID.format(event_id=event_id)}")
+    held = pipe.execute()
+    return sum(1 for event_id, there in zip(ids, held, strict=True) if not there and enqueue_event(hub, event_id))
 
 
 def _read_key(account_id: int, reference: str) -> str:
@@ -286,6 +317,11 @@ def _mark(session: Session, event_id: int, status: str, error: str | None) -> No
     event = session.get(tables.WebhookEvent, event_id)
     if event is not None:
         mark_event(event, status, error)
+
+
+def mark_reading(event: tables.WebhookEvent) -> None:
+    """The drain handed the event to its read job: drains leave it to that job from now on."""
+    event.status = READING
 
 
 def mark_event(event: tables.WebhookEvent, status: str, error: str | None) -> None:

@@ -158,12 +158,43 @@ def test_an_event_that_raises_fails_alone_and_the_rest_of_its_chunk_commits(
 def test_an_event_without_its_order_is_handed_to_its_own_read_job(hub: Hub, shop: dict[str, Any]) -> None:
     [event_id] = store(hub, shop, orders(1), carried=False)
     counts = drain.drain_events(hub, shop["account_id"], "holder")
-    assert counts == {"handed": 1} and statuses(hub) == {"received": 1}
+    assert counts == {"handed": 1} and statuses(hub) == {"reading": 1}
     assert [(job.func_name, list(job.args)) for job in queue("reads", hub.redis).jobs] == [
         ("sync.jobs.process_event", [event_id])]  # behind the polls: the drains' queue calls nothing
     assert queue("events", hub.redis).count == 0
-    drain.drain_events(hub, shop["account_id"], "again")  # handed again: its job absorbs it
     assert queue("reads", hub.redis).count == 1
+
+
+def test_a_handed_event_is_left_to_its_read_job_by_every_later_drain(
+        hub: Hub, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The short chaos run: handed events stayed `received`, so every round of a pushing
+    marketplace's drain took all of its waiting reads again (~300 an account) and queued each once
+    more, and the drains held the workers those reads waited for."""
+    from sync.orders import events
+
+    store(hub, shop, orders(3), carried=False)
+    assert drain.drain_events(hub, shop["account_id"], "first") == {"handed": 3}
+    queued: list[int] = []
+    monkeypatch.setattr(drain, "enqueue_event", lambda hub_, event_id: queued.append(event_id) or True)
+    store(hub, shop, orders(4)[3:], carried=False, tag="later")
+    assert drain.drain_events(hub, shop["account_id"], "second") == {"handed": 1}
+    assert len(queued) == 1 and statuses(hub) == {events.READING: 4}
+    assert queue("reads", hub.redis).count == 3  # the first three, queued once
+
+
+def test_the_sweep_queues_again_a_read_job_redis_lost(hub: Hub, shop: dict[str, Any]) -> None:
+    from sync.orders import events
+
+    [event_id] = store(hub, shop, orders(1), carried=False)
+    drain.drain_events(hub, shop["account_id"], "holder")
+    queue("reads", hub.redis).empty()  # lost with Redis
+    assert drain.sweep(hub)["reads"] == 0  # not old enough yet
+    with hub.db.session() as session:
+        session.execute(tables.WebhookEvent.__table__.update().values(received_at=utcnow() - drain.EVENT_GRACE * 2))
+    assert drain.sweep(hub)["reads"] == 1
+    assert drain.sweep(hub)["reads"] == 0  # queued: not twice
+    assert [list(job.args) for job in queue("reads", hub.redis).jobs] == [[event_id]]
+    assert events.requeue_reads(hub) == 0
 
 
 def test_the_sweep_wakes_accounts_with_old_events_even_when_a_queued_drain_was_lost(
@@ -171,11 +202,11 @@ def test_the_sweep_wakes_accounts_with_old_events_even_when_a_queued_drain_was_l
     store(hub, shop, orders(2))
     assert drain.wake(hub, shop["account_id"]) is True
     queue("events", hub.redis).empty()  # the queued job is lost (Redis emptied its queue)
-    assert drain.sweep(hub) == {"events": 0, "accounts": 0}  # not old enough yet
+    assert drain.sweep(hub) == {"events": 0, "accounts": 0, "reads": 0}  # not old enough yet
     with hub.db.session() as session:
         session.execute(tables.WebhookEvent.__table__.update().values(
             received_at=utcnow() - drain.EVENT_GRACE * 2))
-    assert drain.sweep(hub) == {"events": 1, "accounts": 1}
+    assert drain.sweep(hub) == {"events": 1, "accounts": 1, "reads": 0}
     run_worker(hub.redis, burst=True, queues=["events"])
     assert statuses(hub) == {"processed": 2}
 
@@ -340,3 +371,4 @@ def test_a_location_created_in_a_remembering_transaction_is_found_again(hub: Hub
         assert hub_location(session, "returns") is created
         assert session.scalar(select(func.count()).select_from(tables.Location)
                               .where(tables.Location.code == "returns")) == 1
+
