@@ -7,6 +7,7 @@ no work (the sweep re-enqueues what the database says is pending).
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,34 @@ from canonical.errors import MarketsyncError
 QUEUE_NAMES = ("events", "shipments", "stock", "orders", "reads", "catalog", "default")
 # what a sale needs on its way to the other channels
 REALTIME_QUEUES = ("events", "shipments", "stock", "orders", "reads")
+
+
+# A realtime queue's turn on a worker: its jobs run back to back until they have taken this long
+# (or one hands its work over, `yield_turn`), then the worker's next realtime queue has its turn.
+TURN_S = 1.0
+_YIELDED = threading.Event()
+
+
+def yield_turn() -> None:
+    """The running job handed its work over to a fresh job at the back of its queue: its worker
+    gives the other realtime queues their turn first (`sync.service.workers.HubWorker`)."""
+    _YIELDED.set()
+
+
+def turn_yielded() -> bool:
+    """Whether the job just run yielded its queue's turn (and forget it)."""
+    yielded = _YIELDED.is_set()
+    _YIELDED.clear()
+    return yielded
+
+
+def others_waiting(connection: redis.Redis, queue_name: str) -> bool:
+    """Whether a realtime queue other than `queue_name` holds queued jobs (one round trip)."""
+    pipe = connection.pipeline(transaction=False)
+    for name in REALTIME_QUEUES:
+        if name != queue_name:
+            pipe.llen(f"{Queue.redis_queue_namespace_prefix}{name}")
+    return any(int(n) for n in pipe.execute())
 
 
 ORDERS_FIRST = ("events", "shipments", "orders", "reads", "stock")

@@ -50,7 +50,7 @@ from store.db import transaction_conflict
 from store.memo import forget
 from store.types import utcnow
 from sync.hub.context import Hub
-from sync.hub.queues import queue
+from sync.hub.queues import others_waiting, queue, yield_turn
 from sync.orders.events import (
     CARRIED,
     LET_GO,
@@ -123,7 +123,9 @@ def drain_events(hub: Hub, account_id: int, holder: str) -> dict[str, Any]:
 
     While events keep coming, its rounds start at least `sync.events_coalesce_s` apart and it holds
     the account in between, so what arrives meanwhile is one chunk, not a transaction each (a
-    chunk's settle and push request cost about as much as ingesting its events)."""
+    chunk's settle and push request cost about as much as ingesting its events). When jobs of
+    another realtime queue wait, it does not sit out that window: it hands the account to a fresh
+    job at the back of the queue and its worker takes the others' turn (`queues.yield_turn`)."""
     r = hub.redis
     r.delete(_key(QUEUED_KEY, account_id))
     with hub.db.reading() as session:
@@ -144,11 +146,17 @@ def drain_events(hub: Hub, account_id: int, holder: str) -> dict[str, Any]:
                 if out_of_time or not r.exists(_key(WAKE_KEY, account_id)):
                     break
                 if (rest := window - (time.monotonic() - round_started)) > 0:
+                    if others_waiting(r, "events"):
+                        # jobs of other queues wait: the worker takes them rather than sit out the
+                        # window; a fresh drain behind them finds what came meanwhile in one chunk
+                        out_of_time = True
+                        break
                     nap(rest, where="a webhook drain's coalescing window")  # wakes meanwhile find it held
         finally:
             _let_go(r, account_id, holder)
         if out_of_time:
             wake(hub, account_id)  # more is waiting: a fresh job, so the worker takes other work between
+            yield_turn()
             counts["handed_over"] += 1
             break
         if not r.exists(_key(WAKE_KEY, account_id)):

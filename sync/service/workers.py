@@ -24,7 +24,15 @@ from sqlalchemy.exc import DBAPIError
 from canonical.errors import MarketsyncError
 from connectors.waits import stop_waiting
 from store.db import transaction_conflict
-from sync.hub.queues import QUEUE_NAMES, RedisUnavailable, all_queues, requeue_due_retries
+from sync.hub.queues import (
+    QUEUE_NAMES,
+    REALTIME_QUEUES,
+    TURN_S,
+    RedisUnavailable,
+    all_queues,
+    requeue_due_retries,
+    turn_yielded,
+)
 from sync.service.liveness import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -145,13 +153,49 @@ class HubWorker(SimpleWorker):
 
     stop_signalled = False
     job_timeout: int | None = None  # `workers.job_timeout_s`, for jobs enqueued without a timeout of their own
+    _turn: str | None = None  # the realtime queue whose turn it is (see `reorder_queues`)
+    _turn_spent = 0.0
 
     def perform_job(self, job: Job, queue: Queue) -> bool:
         # RQ stamps its default (180 s) on a job enqueued without a timeout; the hub never asks for
         # exactly that, so it means "none chosen": the job gets `workers.job_timeout_s`.
         if job.timeout in (None, Queue.DEFAULT_TIMEOUT) and self.job_timeout:
             job.timeout = self.job_timeout
-        return bool(super().perform_job(job, queue))
+        started = time.monotonic()
+        try:
+            return bool(super().perform_job(job, queue))
+        finally:
+            self._ran(queue.name, time.monotonic() - started)
+
+    def reorder_queues(self, reference_queue: Queue) -> None:
+        """RQ calls this after each dequeue. The realtime queues take turns (`sync.hub.queues.TURN_S`):
+        the queue a job came from goes first among them until its jobs have run `TURN_S` or one
+        yielded, then it goes last; the others (catalogue, default) keep their places, behind.
+        RQ's strict order starved every queue behind one that is never empty (the short chaos run:
+        no stock push, order poll or order read ran during the load)."""
+        if reference_queue.name in REALTIME_QUEUES and reference_queue.name != self._turn:
+            self._turn, self._turn_spent = reference_queue.name, 0.0
+            self._rotate(reference_queue.name, past=False)
+
+    def _ran(self, name: str, seconds: float) -> None:
+        yielded = turn_yielded()
+        if name != self._turn:
+            return
+        self._turn_spent += seconds
+        if yielded or self._turn_spent >= TURN_S:
+            self._rotate(name, past=True)
+            self._turn = None
+
+    def _rotate(self, name: str, *, past: bool) -> None:
+        """Realtime queues in turn order from `name` (or from the one after it, `past`), in the
+        places the realtime queues hold among the worker's queues."""
+        fair = [q for q in self._ordered_queues if q.name in REALTIME_QUEUES]
+        at = next((i for i, q in enumerate(fair) if q.name == name), None)
+        if at is None:
+            return
+        at += 1 if past else 0
+        turns = iter(fair[at:] + fair[:at])
+        self._ordered_queues = [next(turns) if q.name in REALTIME_QUEUES else q for q in self._ordered_queues]
 
     def request_stop(self, signum: Any, frame: Any) -> None:
         self.stop_signalled = True

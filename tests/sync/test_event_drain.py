@@ -294,6 +294,7 @@ def test_while_events_keep_coming_drain_rounds_start_a_coalescing_window_apart(
         return last
 
     monkeypatch.setattr(drain, "_drain_chunk", recording)
+    monkeypatch.setattr(drain, "others_waiting", lambda *_: False)  # no job of another queue waits
     assert drain.drain_events(hub, shop["account_id"], "holder")["processed"] == 4
     assert [n for _, n in chunks] == [1, 3] and chunks[1][0] - chunks[0][0] >= 0.49
     assert queue("events", hub.redis).count == 0
@@ -372,3 +373,34 @@ def test_a_location_created_in_a_remembering_transaction_is_found_again(hub: Hub
         assert session.scalar(select(func.count()).select_from(tables.Location)
                               .where(tables.Location.code == "returns")) == 1
 
+
+def test_a_drain_does_not_sit_out_its_window_while_other_queues_wait(
+        hub: Hub, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """With events still coming and a stock push queued, the drain hands the account to a fresh job
+    behind the other queues' jobs instead of holding its worker through the coalescing window."""
+    from sync.hub.queues import turn_yielded
+
+    hub.settings.sync.events_coalesce_s = 5.0
+    store(hub, shop, orders(1))
+    later = orders(3)[1:]
+    real = drain._drain_chunk
+
+    def storing(hub_: Hub, account_id: int, after: int, counts: Any,
+                size: int = drain.CHUNK) -> tuple[int, int] | None:
+        last = real(hub_, account_id, after, counts, size)
+        if later:  # more comes while it drains: its wake flag is set
+            store(hub, shop, later, tag="later")
+            later.clear()
+            drain.wake(hub, account_id)
+        return last
+
+    monkeypatch.setattr(drain, "_drain_chunk", storing)
+    queue("stock", hub.redis).enqueue("sync.jobs.ping", "a push waits")
+    turn_yielded()
+    started = time.monotonic()
+    counts = drain.drain_events(hub, shop["account_id"], "holder")
+    assert time.monotonic() - started < 2.0, "sat out the 5 s window"
+    assert counts == {"processed": 1, "handed_over": 1} and turn_yielded()
+    assert [job.func_name for job in queue("events", hub.redis).jobs] == ["sync.jobs.drain_events"]
+    run_worker(hub.redis, burst=True, queues=["events"])
+    assert statuses(hub) == {"processed": 3}

@@ -167,3 +167,51 @@ def test_a_worker_takes_its_queues_in_the_order_given(redis_client) -> None:
     from sync.service.workers import make_worker
 
     assert make_worker(redis_client, queues=("orders", "stock")).queue_names() == ["orders", "stock"]
+
+
+def test_a_worker_whose_first_queue_never_empties_still_runs_the_later_queues(redis_client) -> None:
+    """The short chaos run: drains and shipment pushes kept `events` and `shipments` from ever
+    being empty, and RQ's strict order never reached `stock`, `orders` or `reads` during the load.
+    Each realtime queue now has a turn (`TURN_S` of its jobs, or until one yields), so a later queue
+    runs while the first still holds jobs; the catalogue still waits for them all."""
+    from sync.hub.queues import TURN_S
+    from sync.service.workers import make_worker
+
+    first, later = queue("events", redis_client), queue("reads", redis_client)
+    for n in range(12):
+        first.enqueue("time.sleep", TURN_S / 4, job_id=f"first-{n}", result_ttl=60)
+    later.enqueue("sync.jobs.ping", "later", job_id="later", result_ttl=60)
+    queue("catalog", redis_client).enqueue("sync.jobs.ping", "catalog", job_id="catalog", result_ttl=60)
+    order: list[str] = []
+    worker = make_worker(redis_client, queues=("events", "shipments", "stock", "orders", "reads", "catalog"))
+    real = worker.perform_job
+
+    def recording(job, q):  # type: ignore[no-untyped-def]
+        order.append(job.id)
+        return real(job, q)
+
+    worker.perform_job = recording  # type: ignore[method-assign]
+    worker.work(burst=True, logging_level="WARNING")
+    assert order.index("later") < order.index("first-11"), order  # not behind every job of the first queue
+    assert 3 <= order.index("later") <= 5, order  # the first queue had its turn (about TURN_S) first
+    assert order[-1] == "catalog", order  # background queues still wait for the realtime ones
+
+
+def test_a_job_that_yields_ends_its_queues_turn(redis_client) -> None:
+    from sync.service.workers import make_worker
+
+    first, later = queue("events", redis_client), queue("stock", redis_client)
+    for n in range(3):
+        first.enqueue("sync.hub.queues.yield_turn", job_id=f"yield-{n}", result_ttl=60)
+    later.enqueue("sync.jobs.ping", "later", job_id="later", result_ttl=60)
+    order: list[str] = []
+    worker = make_worker(redis_client, queues=("events", "stock"))
+    real = worker.perform_job
+
+    def recording(job, q):  # type: ignore[no-untyped-def]
+        order.append(job.id)
+        return real(job, q)
+
+    worker.perform_job = recording  # type: ignore[method-assign]
+    worker.work(burst=True, logging_level="WARNING")
+    assert order == ["yield-0", "later", "yield-1", "yield-2"]
