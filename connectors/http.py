@@ -25,8 +25,8 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from connectors.budget import DEFAULT_BUCKET, Budgets
-from connectors.errors import AuthFailed, ConnectorError, Interrupted, RateLimited, Rejected, Transient
-from connectors.waits import nap
+from connectors.errors import AuthFailed, ConnectorError, Deferred, Interrupted, RateLimited, Rejected, Transient
+from connectors.waits import current_patience, nap
 
 T = TypeVar("T")
 
@@ -143,6 +143,9 @@ def _retries(policy: HttpPolicy) -> Callable[[BaseException], bool]:
     def retry(error: BaseException) -> bool:
         if isinstance(error, Interrupted):
             return False  # the worker is stopping: the job runs again later
+        limit = current_patience()
+        if isinstance(error, RateLimited) and limit is not None and (error.retry_after or 0) > limit:
+            return False  # past the job's patience: handed back (`call`), its worker takes other work
         if isinstance(error, RateLimited) and (error.retry_after or 0) > policy.longest_wait_s:
             return False  # a long ban: the job is retried after it, the worker is not held
         return isinstance(error, Transient)
@@ -172,4 +175,12 @@ def call(fn: Callable[[], T], *, where: str, policy: HttpPolicy, budgets: Budget
         sleep=lambda seconds: nap(seconds, where=where),  # a stopping worker does not sit out a backoff
         reraise=True,
     )
-    return retrying(attempt)
+    try:
+        return retrying(attempt)
+    except RateLimited as exc:
+        # a job with patience is handed back rather than sit out a longer rate-limit wait in its retries
+        limit = current_patience()
+        if limit is None or exc.retry_after is None or exc.retry_after <= limit:
+            raise
+        raise Deferred(where, f"rate-limited for {exc.retry_after:.1f} s; the job runs again after it",
+                       retry_after=exc.retry_after) from None

@@ -8,7 +8,8 @@ wait sleeps in short slices through `nap`, and once `stop_waiting()` was called 
 A job may also declare its patience (`patience(seconds)`): a single wait longer than that is not
 slept at all but raises `Deferred`, and the job is handed back to its queue for after the wait.
 A webhook event's order read waiting out a throttled marketplace's pause then frees its worker
-for the other accounts' work instead of sleeping in it.
+for the other accounts' work instead of sleeping in it; so does a platform's rate-limit answer
+asking for a longer wait than that (`connectors.http.call` does not retry it in the job).
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def patience(seconds: float) -> Iterator[None]:
         yield
     finally:
         _PATIENCE.reset(token)
+
+
+def current_patience() -> float | None:
+    """The running job's patience (`patience`), None when it waits whatever it takes."""
+    return _PATIENCE.get()
 
 
 def nap(seconds: float, *, where: str = "a platform call", rate_wait: bool = False) -> None:

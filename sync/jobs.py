@@ -229,7 +229,11 @@ def poll_orders(account_id: int) -> Any:
 def push_shipments(account_id: int) -> Any:
     """Push the account's pending shipments, each once (`sync.orders.shipment_queue`): a refusal or
     a transient failure is the shipment's and the drain's to record; an auth failure marks the account."""
-    return guarded(account_id, lambda hub: shipment_queue.push_shipments(hub, account_id))
+    def work(hub: Hub) -> dict[str, Any]:
+        with patience(shipment_queue.PATIENCE_S):  # a throttled shop's waits free the worker
+            return shipment_queue.push_shipments(hub, account_id)
+
+    return guarded(account_id, work)
 
 
 def push_shipment(shipment_id: int) -> Any:

@@ -21,6 +21,10 @@ and making its calls one shipment at a time behind webhook events and order poll
   shipments within seconds, not after RQ's growing retry waits (10, 30, 120 s...). A shipment that
   failed on more attempts than `workers.retry_intervals_s` has entries becomes `failed`, as when
   RQ's retries were used up; `marketsync ship push` tries it again.
+- A rate-limit wait longer than `PATIENCE_S` (a throttling storm's 429s, a paused budget) is not
+  sat out in the job: the account backs off for the wait, the job is handed back to the queue for
+  after it (`sync.jobs.push_shipments`, `connectors.waits.patience`), its worker takes other work,
+  and the shipment's attempts are not counted.
 """
 
 from __future__ import annotations
@@ -31,14 +35,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Capability
-from connectors.errors import Interrupted, Rejected, Transient
+from connectors.errors import Deferred, Interrupted, RateLimited, Rejected, Transient
 from store import tables
 from sync.hub.accounts import job_account
 from sync.hub.context import Hub
+from sync.hub.queues import yield_turn
 from sync.orders.shipment_push import push_shipment
 from sync.orders.shipments import note_failure, shipment_account_id
 from sync.stock import push_queue
@@ -47,6 +52,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 25  # shipments one job pushes before it hands the account over to a new job
 DRAIN_ROUNDS = 5  # rounds one job drains (asked again meanwhile) before it hands over
+PATIENCE_S = 0.5  # a longer wait for rate points or a rate-limit answer hands the job back
 
 
 _shippable = push_queue.accounts_declaring(Capability.WRITE_SHIPMENTS)
@@ -95,6 +101,14 @@ def note_transient(hub: Hub, shipment_id: int, error: Transient) -> str:
     return status
 
 
+def uncount_attempt(hub: Hub, shipment_id: int) -> None:
+    """The push counted an attempt before its call, and the call was not made or not applied."""
+    with hub.db.session() as session:
+        session.execute(update(tables.Shipment).where(tables.Shipment.id == shipment_id,
+                                                      tables.Shipment.push_attempts > 0)
+                        .values(push_attempts=tables.Shipment.push_attempts - 1))
+
+
 DONE, MORE, BACKING_OFF = "done", "more", "backing off"
 
 
@@ -116,6 +130,11 @@ def drain_once(hub: Hub, account_id: int, report: DrainReport, keeper: push_queu
             except Rejected as exc:
                 note_failure(hub, shipment_id, "rejected", one_line(exc))
                 report.count("rejected")
+            except Deferred as exc:  # a rate-limit wait past the job's patience: not the shipment's failure
+                uncount_attempt(hub, shipment_id)  # nothing was applied (a wait, or a rate-limit answer)
+                report.backoff_s = push_queue.back_off(hub, account_id, RateLimited(
+                    exc.where, retry_after=exc.retry_after), LANE)  # requests meanwhile wait for the job
+                raise
             except Interrupted:
                 raise
             except Transient as exc:
@@ -150,6 +169,7 @@ def push_shipments(hub: Hub, account_id: int) -> dict[str, Any]:
                 # takes the webhook events waiting meanwhile)
                 if outcome == MORE or rounds == DRAIN_ROUNDS:
                     push_queue.hand_over(hub, account_id, holder, LANE)
+                    yield_turn()
                     break
                 if push_queue.finish(hub, account_id, holder, LANE):
                     break

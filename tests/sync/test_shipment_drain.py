@@ -106,3 +106,36 @@ def test_a_drain_whose_worker_died_is_taken_over_after_its_lease(hub: Hub, shop:
     assert len(push_queue.revive_expired(hub, lane)) == 1
     run_worker(hub.redis, burst=True)
     assert statuses(hub, ids) == ["pushed"] * 3
+
+
+def test_a_rate_limit_past_its_patience_hands_the_job_back_without_an_attempt(
+        hub: Hub, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The short chaos run: shipment drains sat out throttling storms (429, Retry-After) in the client's
+    retries, holding their workers. Past `PATIENCE_S` the job is handed back for after the wait: the
+    account backs off meanwhile and the shipment keeps its attempts."""
+    from rq.registry import ScheduledJobRegistry
+
+    from connectors.errors import RateLimited
+    from connectors.http import HttpPolicy, call
+
+    naps: list[float] = []
+    monkeypatch.setattr("connectors.http.nap", lambda seconds, **_: naps.append(seconds))
+    calls: list[str] = []
+
+    def storm(self: WooCommerceConnector, request: ShipmentPush) -> ShipmentResult:
+        def attempt() -> ShipmentResult:
+            calls.append(request.tracking_number)
+            raise RateLimited("woo shipment", retry_after=5.0)
+        return call(attempt, where="woo shipment", policy=HttpPolicy())
+
+    channel(monkeypatch, {})
+    monkeypatch.setattr(WooCommerceConnector, "push_shipment", storm)
+    ids = three_shipments(hub)
+    shipment_queue.enqueue_push(hub, ids[0])
+    run_worker(hub.redis, burst=True)
+    assert calls == ["TRK1"] and naps == []  # one request, no retry slept in the job
+    assert statuses(hub, ids) == ["pending"] * 3
+    with hub.db.session() as session:
+        assert session.get(tables.Shipment, ids[0]).push_attempts == 0  # type: ignore[union-attr]
+    assert ScheduledJobRegistry(queue=queue("shipments", hub.redis)).count == 1  # runs again after the wait
+    assert shipment_queue.request(hub, [shop["account_id"]]) == []  # requests meanwhile wait for it
