@@ -66,6 +66,23 @@ def worker_lanes(count: int) -> list[tuple[str, ...]]:
     large shop, most of it waiting for the platform's rate budget) then holds one worker at most,
     never every worker while sales wait. The last takes every queue, in priority order.
 
+    Within a lane the realtime queues take turns (`TURN_S`; `sync.service.workers.HubWorker`): the
+    order below is where a worker's cycle starts, no longer a priority. Measured with kept short
+    chaos runs (60 s of load at 20 orders/s, nine channels, 3 workers): with RQ's strict order
+    (01:40Z, load 2.5-6) the `events` and `shipments` queues were never empty, and for the whole
+    load the workers ran only drains and shipment pushes; `stock`, `orders` and `reads` were never
+    reached (959 reads queued at the end of the load, 872 two minutes later). RQ's own
+    `DequeueStrategy.ROUND_ROBIN` on the same lanes (02:03Z, load 0.7-2.4) reached every queue, but
+    by jobs, not time: 12 reads ran in the load against 19 drains of 1.1 s and 13 shipment drains of
+    3.8 s, 629 reads were queued at its end and 723 two minutes later, and the last worker took
+    reconciliations (the `default` queue) between realtime jobs for a minute and more. With turns
+    (and the drains no longer re-handing their reads, `sync.orders.drain`; 02:00Z, load 1.3-3.6):
+    37 stock pushes, 27 polls, 121 reads, 37 shipment drains and 81 drains of 0.23 s ran in the
+    load, 342 reads were queued at its end (851 at most, 40 s later, as the drains handed over what
+    had come) and none from 130 s on. The catalogue and default queues stay behind the realtime
+    ones, so the lane rules below still hold. (The paragraphs below were decided under RQ's strict
+    order; with turns they set where each lane's cycle starts.)
+
     The first takes the orders queue before the stock queue (issue 15): stock pushes and stale checks
     of throttled shops (most of their time spent waiting for rate points) otherwise held every worker
     while order polls and shipment pushes waited behind them.
