@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from typing import Any
 
 import pytest
 from rq import Queue, SimpleWorker
@@ -169,6 +170,20 @@ def test_a_worker_takes_its_queues_in_the_order_given(redis_client) -> None:
     assert make_worker(redis_client, queues=("orders", "stock")).queue_names() == ["orders", "stock"]
 
 
+def jobs_run_in_order(worker: Any) -> list[str]:
+    """The ids of the jobs `worker` runs in one burst, in the order it ran them."""
+    order: list[str] = []
+    real = worker.perform_job
+
+    def recording(job, q):  # type: ignore[no-untyped-def]
+        order.append(job.id)
+        return real(job, q)
+
+    worker.perform_job = recording
+    worker.work(burst=True, logging_level="WARNING")
+    return order
+
+
 def test_a_worker_whose_first_queue_never_empties_still_runs_the_later_queues(redis_client) -> None:
     """The short chaos run: drains and shipment pushes kept `events` and `shipments` from ever
     being empty, and RQ's strict order never reached `stock`, `orders` or `reads` during the load.
@@ -182,16 +197,8 @@ def test_a_worker_whose_first_queue_never_empties_still_runs_the_later_queues(re
         first.enqueue("time.sleep", TURN_S / 4, job_id=f"first-{n}", result_ttl=60)
     later.enqueue("sync.jobs.ping", "later", job_id="later", result_ttl=60)
     queue("catalog", redis_client).enqueue("sync.jobs.ping", "catalog", job_id="catalog", result_ttl=60)
-    order: list[str] = []
-    worker = make_worker(redis_client, queues=("events", "shipments", "stock", "orders", "reads", "catalog"))
-    real = worker.perform_job
-
-    def recording(job, q):  # type: ignore[no-untyped-def]
-        order.append(job.id)
-        return real(job, q)
-
-    worker.perform_job = recording  # type: ignore[method-assign]
-    worker.work(burst=True, logging_level="WARNING")
+    order = jobs_run_in_order(make_worker(redis_client, queues=("events", "shipments", "stock", "orders", "reads",
+                                                                 "catalog")))
     assert order.index("later") < order.index("first-11"), order  # not behind every job of the first queue
     assert 3 <= order.index("later") <= 5, order  # the first queue had its turn (about TURN_S) first
     assert order[-1] == "catalog", order  # background queues still wait for the realtime ones
@@ -204,14 +211,5 @@ def test_a_job_that_yields_ends_its_queues_turn(redis_client) -> None:
     for n in range(3):
         first.enqueue("sync.hub.queues.yield_turn", job_id=f"yield-{n}", result_ttl=60)
     later.enqueue("sync.jobs.ping", "later", job_id="later", result_ttl=60)
-    order: list[str] = []
-    worker = make_worker(redis_client, queues=("events", "stock"))
-    real = worker.perform_job
-
-    def recording(job, q):  # type: ignore[no-untyped-def]
-        order.append(job.id)
-        return real(job, q)
-
-    worker.perform_job = recording  # type: ignore[method-assign]
-    worker.work(burst=True, logging_level="WARNING")
+    order = jobs_run_in_order(make_worker(redis_client, queues=("events", "stock")))
     assert order == ["yield-0", "later", "yield-1", "yield-2"]
