@@ -47,7 +47,7 @@ from store import tables
 from store.secrets import SecretBox
 from store.types import utcnow
 from sync.hub.context import Hub
-from sync.hub.queues import enqueue_unique
+from sync.hub.queues import ENDED, enqueue_unique
 from sync.orders.ingest import content_digest, fetched_since, find_order, ingest_order, note_event, note_known_event
 from sync.stock.change import StockChange, stock_change
 
@@ -188,9 +188,17 @@ def requeue_reads(hub: Hub, account_ids: Iterable[int] | None = None, *, older_t
         return 0
     pipe = hub.redis.pipeline(transaction=False)
     for event_id in ids:  # one round trip for all: the job ids are stable
-        pipe.exists(f"{Job.redis_job_namespace_prefix}{READ_JOB_ID.format(event_id=event_id)}")
-    held = pipe.execute()
-    return sum(1 for event_id, there in zip(ids, held, strict=True) if not there and enqueue_event(hub, event_id))
+        pipe.hget(f"{Job.redis_job_namespace_prefix}{READ_JOB_ID.format(event_id=event_id)}", "status")
+    statuses = pipe.execute()
+    # A job that ended without settling its event (its worker killed mid-read, so RQ's clean-up failed
+    # it and keeps it for a year) holds it as much as a lost one: `enqueue_event` replaces it.
+    ended = {status.value for status in ENDED}
+    return sum(1 for event_id, status in zip(ids, statuses, strict=True)
+               if (status is None or _text(status) in ended) and enqueue_event(hub, event_id))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _read_key(account_id: int, reference: str) -> str:

@@ -197,6 +197,25 @@ def test_the_sweep_queues_again_a_read_job_redis_lost(hub: Hub, shop: dict[str, 
     assert events.requeue_reads(hub) == 0
 
 
+def test_a_read_job_that_ended_without_settling_its_event_is_queued_again(hub: Hub, shop: dict[str, Any]) -> None:
+    """A worker killed mid-read: RQ's clean-up fails the job and keeps it a year; the event, `reading`,
+    was never taken by a drain again (review of 4 Dec: requeue_reads looked only for the job's key)."""
+    from rq.job import Job, JobStatus
+
+    from sync.orders import events
+
+    [event_id] = store(hub, shop, orders(1), carried=False)
+    drain.drain_events(hub, shop["account_id"], "holder")
+    reads = queue("reads", hub.redis)
+    [job] = reads.jobs
+    reads.remove(job)
+    job.set_status(JobStatus.FAILED)  # left failed, its event not marked
+    assert Job.exists(job.id, connection=hub.redis)
+    assert events.requeue_reads(hub) == 1
+    assert [list(queued.args) for queued in reads.jobs] == [[event_id]]
+    assert events.requeue_reads(hub) == 0  # queued now: not twice
+
+
 def test_the_sweep_wakes_accounts_with_old_events_even_when_a_queued_drain_was_lost(
         hub: Hub, shop: dict[str, Any]) -> None:
     store(hub, shop, orders(2))
