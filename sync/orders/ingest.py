@@ -181,6 +181,11 @@ def fetched_since(session: Session, account_id: int, external_id: str, moment: d
 
 
 def _update_order(row: tables.Order, order: canonical.Order) -> None:
+    # Paid is remembered once seen while the order was new to the hub or not yet over: an order the hub
+    # had stored cancelled or refunded without `paid` (before the hub read payment times) keeps what
+    # was done for it then, and never commits now (`effects.kept_by_channel`).
+    paid = bool(row.channel_state.get("paid")) or (
+        order.paid_at is not None and row.status not in (OrderStatus.CANCELLED.value, OrderStatus.REFUNDED.value))
     row.number = order.number
     row.status = order.status.value
     row.currency = order.currency
@@ -202,8 +207,7 @@ def _update_order(row: tables.Order, order: canonical.Order) -> None:
         "settled_refunds": settled,
         "webhook_events": row.channel_state.get("webhook_events", []),
         "fetched_at": row.channel_state.get("fetched_at"),
-        # once paid, always paid (`effects.kept_by_channel`)
-        "paid": order.paid_at is not None or bool(row.channel_state.get("paid")),
+        "paid": paid,
     }
 
 

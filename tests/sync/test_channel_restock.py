@@ -72,3 +72,28 @@ def test_an_order_paid_and_cancelled_before_the_hub_read_it_leaves_every_channel
     sync_once(cli)
     sync_once(cli)
     assert {name: s.available("MS-0001-1") for name, s in stores.items()} == {"wx": 19, "ks": 19}
+
+
+def test_an_order_stored_cancelled_before_payment_times_were_read_never_commits_later(
+        cli: Any, hub: Hub, stores: dict[str, Simulator], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review of 4 Dec: an order the hub had stored cancelled before it read payment times (its channel
+    number possibly corrected since by a reconciliation) must not commit when read again with one."""
+    from sqlalchemy import func, select
+
+    from connectors.wechat import normalise
+    from store import tables
+
+    sync_once(cli)
+    cancelled = stores["wx"].place_order([("MS-0001-1", 2)], buyer="cancels")
+    stores["wx"].cancel_order(cancelled.order_id)
+    with monkeypatch.context() as patched:
+        patched.setattr(normalise, "paid_at", lambda pay_info, *, where: None)  # as before payment times
+        sync_once(cli)
+    sync_once(cli)  # read again, now with its payment time
+    with hub.db.session() as session:
+        assert session.scalar(select(tables.Order.status).where(
+            tables.Order.external_id == str(cancelled.order_id))) == "cancelled"
+        commits = session.scalar(select(func.count()).select_from(tables.StockMovement).where(
+            tables.StockMovement.reason == "order_commit",
+            tables.StockMovement.reference == str(cancelled.order_id)))
+    assert commits == 0
