@@ -93,7 +93,7 @@ def _order_polls(hub: Hub, *, polled_only: bool | None = None) -> list[tuple[str
     with hub.db.session() as session:
         platforms = dict(session.execute(select(tables.Account.id, tables.Account.platform)).all())
     return [("orders", "sync.jobs.poll_orders", (a,), f"poll-orders-{a}") for a in _account_ids(hub, POLL_NEEDS)
-            if polled_only is None or hears_by_polls_only(platforms[a]) is polled_only]
+            if polled_only is None or (a in platforms and hears_by_polls_only(platforms[a]) is polled_only)]
 
 
 def _event_heard_polls(hub: Hub) -> list[tuple[str, str, tuple[Any, ...], str]]:
