@@ -74,12 +74,15 @@ def capabilities(platform: str) -> frozenset[Capability]:
         return frozenset()
 
 
-def _account_ids(hub: Hub, needs: frozenset[Capability]) -> list[int]:
-    """Enabled, working accounts whose connector declares every capability in `needs`."""
+def _account_ids(hub: Hub, needs: frozenset[Capability],
+                 platform_test: Callable[[str], bool] | None = None) -> list[int]:
+    """Enabled, working accounts whose connector declares every capability in `needs` (and whose
+    platform passes `platform_test`, when given)."""
     with hub.db.session() as session:
         rows = session.execute(select(tables.Account.id, tables.Account.platform).where(
             tables.Account.enabled.is_(True), tables.Account.failing_since.is_(None)).order_by(tables.Account.id))
-        return [int(account_id) for account_id, platform in rows if needs <= capabilities(platform)]
+        return [int(account_id) for account_id, platform in rows if needs <= capabilities(platform)
+                and (platform_test is None or platform_test(platform))]
 
 
 def hears_by_polls_only(platform: str) -> bool:
@@ -90,10 +93,8 @@ def hears_by_polls_only(platform: str) -> bool:
 def _order_polls(hub: Hub, *, polled_only: bool | None = None) -> list[tuple[str, str, tuple[Any, ...], str]]:
     """Poll jobs for every account that reads orders; `polled_only` True/False: only the accounts
     that hear of orders by polls alone / also otherwise."""
-    with hub.db.session() as session:
-        platforms = dict(session.execute(select(tables.Account.id, tables.Account.platform)).all())
-    return [("orders", "sync.jobs.poll_orders", (a,), f"poll-orders-{a}") for a in _account_ids(hub, POLL_NEEDS)
-            if polled_only is None or (a in platforms and hears_by_polls_only(platforms[a]) is polled_only)]
+    test = None if polled_only is None else (lambda platform: hears_by_polls_only(platform) is polled_only)
+    return [("orders", "sync.jobs.poll_orders", (a,), f"poll-orders-{a}") for a in _account_ids(hub, POLL_NEEDS, test)]
 
 
 def _event_heard_polls(hub: Hub) -> list[tuple[str, str, tuple[Any, ...], str]]:
