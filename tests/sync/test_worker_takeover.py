@@ -11,12 +11,9 @@ from pathlib import Path
 
 import pytest
 import redis
-from rq.exceptions import NoSuchJobError
-from rq.job import Job
-from rq.serializers import JSONSerializer
 
 from sync.hub.context import Hub
-from sync.hub.queues import enqueue_unique, queue
+from sync.hub.queues import enqueue_unique, job_status, queue
 from sync.service.liveness import ALIVE_PREFIX, take_over_orphans
 
 
@@ -30,10 +27,8 @@ def once_slow_job(marker: str) -> str:
 
 
 def status(connection: redis.Redis, job_id: str) -> str | None:
-    try:
-        return Job.fetch(job_id, connection=connection, serializer=JSONSerializer).get_status().value
-    except NoSuchJobError:  # gone: it finished (result_ttl 0)
-        return None
+    found = job_status(connection, job_id)  # None once it finished (result_ttl 0), even between fetch and read
+    return None if found is None else found.value
 
 
 def wait_for(predicate, within_s: float) -> float | None:  # type: ignore[no-untyped-def]
