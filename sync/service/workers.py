@@ -61,6 +61,7 @@ def run_worker(connection: redis.Redis, *, burst: bool = False, name: str | None
     return bool(worker.work(burst=burst, logging_level="WARNING", with_scheduler=True))
 
 
+COMMANDS_POLL_S = 0.25  # how long the command listener waits at a time: the longest a worker's exit waits for it
 RECONNECT_FIRST_S = 0.5
 RECONNECT_MAX_S = 10.0
 
@@ -209,6 +210,16 @@ class HubWorker(SimpleWorker):
             return bool(super().work(*args, **kwargs))
         finally:
             heartbeat.stop()
+
+    def subscribe(self) -> None:
+        """RQ's command channel (stop the worker, kill its job), read by a thread that waits for a
+        message `COMMANDS_POLL_S` at a time. RQ has it wait 60 s; redis-py 8.2's `stop()` waits for
+        the thread to end, so every worker's exit (burst workers after CLI commands, `run` stopping)
+        took up to a minute whenever the thread had begun a wait: 60.0 s in about 20 tests a run."""
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=COMMANDS_POLL_S, daemon=True,
+                                                       exception_handler=self._pubsub_exception_handler)  # type: ignore[assignment]
 
     _conflicted: str | None = None
 
