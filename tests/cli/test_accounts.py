@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sandbox.woocommerce import WooCommerceSandbox
 from store import tables
 from sync.hub.context import Hub
+from sync.service.workers import make_worker
 
 
 @pytest.fixture(scope="module")
@@ -128,9 +129,7 @@ def test_update_rotates_a_secret_and_changes_an_option(cli, hub: Hub, woo: WooCo
 
 
 def test_disable_enable_and_remove_leave_no_failing_jobs(cli, hub: Hub, woo: WooCommerceSandbox) -> None:
-    from rq import SimpleWorker
     from rq.registry import FailedJobRegistry
-    from rq.serializers import JSONSerializer
 
     from sync.catalog.importing import enqueue_refresh
     from sync.hub.queues import all_queues, enqueue_unique
@@ -145,8 +144,7 @@ def test_disable_enable_and_remove_leave_no_failing_jobs(cli, hub: Hub, woo: Woo
 
     def work() -> int:
         queues = all_queues(hub.redis)
-        SimpleWorker(queues, connection=hub.redis, serializer=JSONSerializer).work(
-            burst=True, logging_level="WARNING", with_scheduler=False)
+        make_worker(hub.redis).work(burst=True, logging_level="WARNING", with_scheduler=False)
         return sum(FailedJobRegistry(queue=q).count for q in queues)
 
     assert add_woo(cli, woo, "paused").exit_code == 0

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
 from connectors.woocommerce.oauth import WooCommerceOAuth1
@@ -15,6 +13,7 @@ from sandbox.catalogue import gtin13
 from store import tables
 from sync.catalog.importing import enqueue_refresh, import_catalog, refresh_listings
 from sync.hub.queues import queue
+from sync.service.workers import make_worker
 from tests.sync.catalog_world import World, sandboxes_fixture, world_fixture  # noqa: F401 - fixtures
 
 SKUS = [f"MS-000{p}-{v}" for p in (1, 2, 3) for v in (1, 2)]
@@ -113,8 +112,7 @@ def test_refresh_job_runs_on_the_catalog_queue(world: World) -> None:
     job_id = enqueue_refresh(world.hub, account_id)
     assert enqueue_refresh(world.hub, account_id) == job_id  # absorbed while queued
     assert queue("catalog", world.hub.redis).count == 1
-    SimpleWorker([queue("catalog", world.hub.redis)], connection=world.hub.redis,
-                 serializer=JSONSerializer).work(burst=True)
+    make_worker(world.hub.redis, queues=["catalog"]).work(burst=True)
     with world.hub.db.session() as session:
         run = session.scalar(select(tables.SyncRun).where(tables.SyncRun.kind == "listing_refresh"))
         assert run is not None and run.status == "done" and run.counts["seen"] == 8

@@ -6,15 +6,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from store import tables
 from sync.catalog.importing import import_catalog
 from sync.catalog.push import push_listings
 from sync.conflicts.resolve import resolve
-from sync.hub.queues import queue
+from sync.service.workers import make_worker
 from tests.sync.catalog_world import World, sandboxes_fixture, world_fixture  # noqa: F401 - fixtures
 
 
@@ -119,8 +117,7 @@ def test_both_sides_changed_opens_a_conflict_and_keep_hub_pushes(synced: World) 
     [conflict] = world.conflicts()
     assert conflict.kind == "field_changed_both_sides" and conflict.evidence["channel"] == "55.00"
     resolve(world.hub, conflict.id, "keep-hub", actor="ops", note="hub is right")
-    SimpleWorker([queue("catalog", world.hub.redis)], connection=world.hub.redis,
-                 serializer=JSONSerializer).work(burst=True)
+    make_worker(world.hub.redis, queues=["catalog"]).work(burst=True)
     listing = world.channel_listing("woo", "MS-0003-1")
     assert listing.price is not None and listing.price.amount == Decimal("44.00")
     assert hub_price(world, "MS-0003-1") == "44.00"

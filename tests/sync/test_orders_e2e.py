@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
 from sandbox.catalogue import SeedSpec
@@ -19,11 +17,11 @@ from store import tables
 from sync.catalog.importing import import_catalog
 from sync.hub.accounts import add_account
 from sync.hub.context import Hub
-from sync.hub.queues import all_queues
 from sync.orders.polling import poll_orders
 from sync.orders.shipment_queue import enqueue_push, push_now
 from sync.orders.shipments import create_shipment
 from sync.service.webserver import build_app
+from sync.service.workers import make_worker
 from sync.stock.change import StockChange, stock_change
 from sync.stock.ledger import level
 from sync.stock.locations import hub_location
@@ -63,8 +61,7 @@ def work(hub: Hub, woo: WooCommerceSandbox) -> None:
     """Deliver the store's webhooks, then run every queued job in this process (no fork: the test
     process holds pooled database connections a forked work horse must not share)."""
     woo.flush_webhooks()
-    SimpleWorker(all_queues(hub.redis), connection=hub.redis, serializer=JSONSerializer).work(
-        burst=True, logging_level="WARNING", with_scheduler=False)
+    make_worker(hub.redis).work(burst=True, logging_level="WARNING", with_scheduler=False)
 
 
 def levels(hub: Hub, sku: str) -> tuple[int, int]:

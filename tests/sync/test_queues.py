@@ -5,12 +5,11 @@ import zlib
 from typing import Any
 
 import pytest
-from rq import Queue, SimpleWorker
-from rq.serializers import JSONSerializer
+from rq import Queue
 
 from sync.hub.context import Hub
 from sync.hub.queues import QUEUE_NAMES, embedded, queue
-from sync.service.workers import run_worker
+from sync.service.workers import make_worker, run_worker
 
 
 def test_queues_are_in_priority_order() -> None:
@@ -29,8 +28,7 @@ def test_a_worker_runs_jobs_with_the_json_serializer(redis_client) -> None:
 def test_stock_jobs_run_before_catalog_jobs(redis_client) -> None:
     catalog = queue("catalog", redis_client).enqueue("sync.jobs.ping", "catalog")
     stock = queue("stock", redis_client).enqueue("sync.jobs.ping", "stock")
-    SimpleWorker([queue(n, redis_client) for n in QUEUE_NAMES], connection=redis_client,
-                 serializer=JSONSerializer).work(burst=True)
+    make_worker(redis_client, queues=QUEUE_NAMES).work(burst=True)
     stock.refresh()
     catalog.refresh()
     assert stock.ended_at is not None and catalog.ended_at is not None

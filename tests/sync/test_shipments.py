@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
 import canonical
@@ -21,11 +19,11 @@ from store.settings import load_settings
 from sync.catalog.importing import import_catalog
 from sync.hub.accounts import add_account, get_account
 from sync.hub.context import Hub
-from sync.hub.queues import all_queues
 from sync.orders import shipment_queue
 from sync.orders.polling import poll_orders
 from sync.orders.shipment_import import apply_source_shipments, import_csv, import_from_source
 from sync.orders.shipments import due_for_push
+from sync.service.workers import make_worker
 from tests.sync.order_world import ingest, levels, order, shop_fixture  # noqa: F401 - fixtures
 
 TWO_LINES = (("1", "A-1", 3), ("2", "A-2", 2))
@@ -113,8 +111,7 @@ def shopify_source() -> Iterator[ShopifySandbox]:
 
 def run_jobs(hub: Hub) -> None:
     """Every queued job, in this process (a forked work horse must not share pooled connections)."""
-    SimpleWorker(all_queues(hub.redis), connection=hub.redis, serializer=JSONSerializer).work(
-        burst=True, logging_level="WARNING", with_scheduler=False)
+    make_worker(hub.redis).work(burst=True, logging_level="WARNING", with_scheduler=False)
 
 
 @pytest.mark.slow

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
 from sandbox.catalogue import SeedSpec
@@ -15,9 +13,9 @@ from store import tables
 from sync.catalog.importing import import_catalog
 from sync.hub.accounts import add_account
 from sync.hub.context import Hub
-from sync.hub.queues import all_queues
 from sync.orders.polling import poll_orders
 from sync.orders.shipments import create_shipment
+from sync.service.workers import make_worker
 from sync.stock.change import stock_change
 from sync.stock.operations import adjust, import_stock
 
@@ -33,8 +31,7 @@ def woo() -> Iterator[WooCommerceSandbox]:
 
 
 def work(hub: Hub) -> None:
-    SimpleWorker(all_queues(hub.redis), connection=hub.redis, serializer=JSONSerializer).work(
-        burst=True, logging_level="WARNING", with_scheduler=False)
+    make_worker(hub.redis).work(burst=True, logging_level="WARNING", with_scheduler=False)
 
 
 def movements(hub: Hub, sku: str) -> int:
