@@ -99,10 +99,11 @@ class ConnectorContract:
     simulator_options: ClassVar[dict[str, Any]] = {}
 
     @pytest.fixture(scope="class")
-    def contract_simulator(self) -> Iterator[Any]:
+    @classmethod
+    def contract_simulator(cls) -> Iterator[Any]:
         from sandbox.interface import start_simulator
 
-        simulator = start_simulator(self.platform, **self.simulator_options)
+        simulator = start_simulator(cls.platform, **cls.simulator_options)
         simulator.faults.timeout_seconds = 2.0  # a "timeout" answers late instead of after 30 s
         yield simulator
         simulator.stop()
