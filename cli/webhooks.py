@@ -13,8 +13,9 @@ from cli.orders import parse_since
 from connectors.errors import ConnectorError
 from store import tables
 from sync.hub.accounts import get_account
-from sync.orders.events import enqueue_event, fail_event, process_event
+from sync.orders.events import fail_event, process_event
 from sync.orders.privacy import REDACTED
+from sync.orders.reads import hand_over
 from sync.service.processes import webhook_url
 
 
@@ -95,7 +96,7 @@ def webhooks_replay(app: App, account: str | None, since: str | None, enqueue: b
             stmt = stmt.where(tables.WebhookEvent.received_at >= parse_since(since))
         ids = [int(i) for i in session.scalars(stmt)]
     if enqueue:
-        click.echo(f"queued {sum(1 for i in ids if enqueue_event(hub, i))} of {len(ids)} event(s)")
+        click.echo(f"handed {hand_over(hub, ids)} event(s) to their accounts' read jobs")
         return
     outcomes: dict[str, int] = {}
     with Progress(console=err_console, transient=True) as progress:

@@ -48,7 +48,7 @@ from sync.hub import accounts, failing
 from sync.hub.context import Hub
 from sync.hub.current import current_hub as current_hub  # the process's hub, kept in sync.hub.current
 from sync.hub.current import set_hub as set_hub
-from sync.orders import drain, events, polling, pulled, shipment_queue
+from sync.orders import drain, events, polling, pulled, reads, shipment_queue
 from sync.planning import service as planning
 from sync.service import scheduler
 from sync.stock import confirm, push, push_queue, readback, reconcile
@@ -191,20 +191,37 @@ def confirm_stock_writes(account_id: int) -> dict[str, Any]:
 
 
 # ---- orders --------------------------------------------------------------------------------------
-def process_event(event_id: int) -> Any:
-    """Ingest the order a stored webhook event is about (`sync.orders.events`). A wait for the
+def read_events(account_id: int) -> Any:
+    """Read the orders of the account's handed webhook events (`sync.orders.reads`). A wait for the
     account's rate points past `events.READ_PATIENCE_S` hands the job back to the `reads` queue
     instead of holding its worker (a throttled marketplace's pause lasts up to a minute)."""
-    hub = current_hub()
+    job = get_current_job()
+    run = reads.ReadRun(account_id, holder=job.id if job is not None else f"reads-{os.getpid()}",
+                        last=job.meta.get(reads.READ_LAST) if job is not None else None)
 
     def give_up(hub: Hub, error: Exception) -> None:
-        events.fail_event(hub, event_id, one_line(error))
+        reads.give_up(hub, run, error)
 
-    def work(hub: Hub) -> str:
+    def retrying(hub: Hub, error: Exception) -> None:
+        # the order that failed is read after the others next time, and this job stays the
+        # account's queued one until then (requests meanwhile queue no other)
+        if job is not None:
+            job.meta[reads.READ_LAST] = run.reference
+            job.save_meta()
+            reads.READS.stay_queued(hub.redis, account_id, job.id, max(hub.settings.workers.retry_intervals_s))
+
+    def work(hub: Hub) -> dict[str, Any]:
         with patience(events.READ_PATIENCE_S):
-            return events.process_event(hub, event_id)
+            return reads.read_events(hub, run)
 
-    return guarded(events.event_account_id(hub, event_id), work, rejected=give_up, failed=give_up)
+    return guarded(account_id, work, rejected=give_up, retrying=retrying, failed=give_up)
+
+
+def process_event(event_id: int) -> Any:
+    """A job queued before reads were per account (one per event): ask for its account's read job."""
+    hub = current_hub()
+    account_id = events.event_account_id(hub, event_id)
+    return {"requested": account_id is not None and reads.request_reads(hub, account_id)}
 
 
 def drain_events(account_id: int) -> Any:

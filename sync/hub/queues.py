@@ -102,8 +102,8 @@ def worker_lanes(count: int) -> list[tuple[str, ...]]:
     run's deadline.
 
     An event the drain cannot apply from its body (a push that names an order without carrying it,
-    a pulled message) becomes a `process_event` job that reads the order from the channel under the
-    account's rate budget: those go on the `reads` queue, behind the order polls and pulls on every
+    a pulled message) is read from the channel under the account's rate budget by its account's read
+    job (`sync.orders.reads`, one per account): those go on the `reads` queue, behind the order polls and pulls on every
     lane and behind the stock pushes on all but the first. On the `events` queue (the nine-channel
     chaos run), the order reads of three pushing marketplaces, one of them throttled, held every
     worker for the whole load: no stock push, order poll or message pull of any other account ran in

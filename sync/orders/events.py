@@ -1,19 +1,15 @@
-"""Webhook events: what is stored of a delivery, and the job that ingests one event's order.
+"""Webhook events: what is stored of a delivery, and how one event's order is ingested.
 
 Webhooks and polls (`sync.orders.polling`) end in the same idempotent `ingest_order` (see
 `sync.orders.ingest`). An event whose body is the whole order (`Connector.event_order`) is
 ingested from that body, kept sealed with the workspace key until it is done with; any other
-event reads the order's current state from the channel (`connector.order`) in its own job
-(`process_event`, on the `reads` queue: it calls the channel and may wait for the account's rate
-points, so it never holds the queue of drains that call nothing). Either way ingest ignores a state
-older than the one it holds, so a late, duplicated or reordered event can only bring the latest
-state. Stored events are drained per account in chunks (`sync.orders.drain`).
-
-A platform pushes several events about one order within a second (created, paid, …), and their
-jobs run on several workers at once: one read of the order serves them all. A job takes the
-order's read lease in Redis (`READ_KEY`) for its read and ingest; a job of the same order waits
-for it (`READ_WAIT_S` at most, then reads anyway: a read is always safe), and then finds the
-order read since its event arrived (`fetched_since`) and skips, with no API call.
+event reads the order's current state from the channel (`connector.order`). Either way ingest
+ignores a state older than the one it holds, so a late, duplicated or reordered event can only
+bring the latest state. Stored events are drained per account in chunks (`sync.orders.drain`);
+those that need a read are handed to their account's read job (`sync.orders.reads`, on the
+`reads` queue: it calls the channel and may wait for the account's rate points, so it never holds
+the queue of drains that call nothing), which reads each order once for all its events.
+`process_event` ingests one event on its own (`webhooks replay`).
 
 Deliveries are stored reduced to ids, topic, timestamps and their subject (never names or
 addresses in the clear) and never logged.
@@ -21,19 +17,13 @@ addresses in the clear) and never logged.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import re
-import time
-import uuid
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import redis
-from rq.job import Job
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -42,12 +32,10 @@ import canonical
 from canonical.errors import MarketsyncError
 from connectors.base import Connector
 from connectors.events import ChannelEvent, EventSubject, SubjectKind
-from connectors.waits import nap
 from store import tables
 from store.secrets import SecretBox
 from store.types import utcnow
 from sync.hub.context import Hub
-from sync.hub.queues import ENDED, enqueue_unique
 from sync.orders.ingest import content_digest, fetched_since, find_order, ingest_order, note_event, note_known_event
 from sync.stock.change import StockChange, stock_change
 
@@ -151,82 +139,10 @@ def order_purged(session: Session, account_id: int, reference: str) -> bool:
 
 READS_QUEUE = "reads"
 RECEIVED = "received"
-# Handed by the drain to its own read job (`process_event`): no drain looks at it again (every round
-# of a drain re-handed every such event while their reads waited, see `sync.orders.drain`).
+# Handed by the drain to its account's read job (`sync.orders.reads`): no drain looks at it again
+# (every round of a drain re-handed every such event while their reads waited, see `sync.orders.drain`).
 READING = "reading"
-READ_PATIENCE_S = 3.0  # a longer wait for rate points hands the job back (`sync.jobs.process_event`)
-READ_KEY = "marketsync:order-read:{account_id}:{reference}"
-READ_LEASE_MS = 30_000  # a reader killed mid-read frees the order after this long
-READ_WAIT_S = 3.0  # how long a job waits for another job's read of the same order before reading itself
-READ_POLL_S = 0.05
-# Compare-and-delete: only the job that took a lease key lets go of it (the drain's holder key too).
-LET_GO = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
-
-
-READ_JOB_ID = "process-event-{event_id}"
-
-
-def enqueue_event(hub: Hub, event_id: int) -> bool:
-    return enqueue_unique(hub.redis, READS_QUEUE, "sync.jobs.process_event", (event_id,),
-                          READ_JOB_ID.format(event_id=event_id))
-
-
-def requeue_reads(hub: Hub, account_ids: Iterable[int] | None = None, *, older_than: timedelta | None = None) -> int:
-    """Queue again the read job of each event handed to one (`READING`) that Redis no longer holds
-    (lost with Redis, or its worker died between the drain's commit and the enqueue), for working
-    accounts (all, or `account_ids`); with `older_than`, only events received that long ago. How many."""
-    with hub.db.session() as session:
-        stmt = (select(tables.WebhookEvent.id).join(tables.Account, tables.Account.id == tables.WebhookEvent.account_id)
-                .where(tables.WebhookEvent.status == READING, tables.Account.enabled.is_(True),
-                       tables.Account.failing_since.is_(None)))
-        if account_ids is not None:
-            stmt = stmt.where(tables.WebhookEvent.account_id.in_(list(account_ids)))
-        if older_than is not None:
-            stmt = stmt.where(tables.WebhookEvent.received_at <= utcnow() - older_than)
-        ids = [int(i) for i in session.scalars(stmt.order_by(tables.WebhookEvent.id))]
-    if not ids:
-        return 0
-    pipe = hub.redis.pipeline(transaction=False)
-    for event_id in ids:  # one round trip for all: the job ids are stable
-        pipe.hget(f"{Job.redis_job_namespace_prefix}{READ_JOB_ID.format(event_id=event_id)}", "status")
-    statuses = pipe.execute()
-    # A job that ended without settling its event (its worker killed mid-read, so RQ's clean-up failed
-    # it and keeps it for a year) holds it as much as a lost one: `enqueue_event` replaces it.
-    ended = {status.value for status in ENDED}
-    return sum(1 for event_id, status in zip(ids, statuses, strict=True)
-               if (status is None or _text(status) in ended) and enqueue_event(hub, event_id))
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _read_key(account_id: int, reference: str) -> str:
-    return READ_KEY.format(account_id=account_id, reference=hashlib.sha256(reference.encode()).hexdigest()[:32])
-
-
-def _take_read(hub: Hub, account_id: int, reference: str, received_at: datetime) -> str | None:
-    """The order's read lease (its token), or None when a read that started after the event was
-    received has been ingested meanwhile (the event has nothing to add)."""
-    key, token = _read_key(account_id, reference), uuid.uuid4().hex
-    deadline = time.monotonic() + READ_WAIT_S
-    try:
-        while not hub.redis.set(key, token, nx=True, px=READ_LEASE_MS):
-            if time.monotonic() >= deadline:
-                return token  # the other read is slow or its job died: this one reads without the lease
-            nap(READ_POLL_S, where="another job's read of the same order")
-    except redis.RedisError:
-        return token  # Redis is only transport: without it, each job reads for itself
-    with hub.db.reading() as session:
-        if fetched_since(session, account_id, reference, received_at):
-            _let_go(hub, account_id, reference, token)
-            return None
-    return token
-
-
-def _let_go(hub: Hub, account_id: int, reference: str, token: str) -> None:
-    with contextlib.suppress(redis.RedisError):  # else the lease expires by itself
-        hub.redis.eval(LET_GO, 1, _read_key(account_id, reference), token)
+READ_PATIENCE_S = 3.0  # a longer wait for rate points hands the read job back (`sync.jobs.read_events`)
 
 
 def process_event(hub: Hub, event_id: int) -> str:
@@ -264,23 +180,14 @@ def process_event(hub: Hub, event_id: int) -> str:
                 note_known_event(session, account_id, reference, event_id)
                 _mark(session, event_id, "processed", None)
                 return "processed"
-        token = _take_read(hub, account_id, reference, received_at)
-        if token is None:  # another job read the order after this event arrived
-            with hub.db.session() as session:
-                note_known_event(session, account_id, reference, event_id)
-                _mark(session, event_id, "processed", None)
-            return "processed"
-        try:
-            fetched_at = utcnow()
-            order = connector.order(reference)
-            with stock_change(hub) as change:
-                row = change.session.get(tables.Account, account_id)
-                assert row is not None
-                ingest_order(change, row, order, box=hub.secret_box, source=f"webhook:{event_id}",
-                             fetched_at=fetched_at)
-                _mark(change.session, event_id, "processed", None)
-        finally:  # let go once the read is committed: a job waiting for it then finds it
-            _let_go(hub, account_id, reference, token)
+        fetched_at = utcnow()
+        order = connector.order(reference)
+        with stock_change(hub) as change:
+            row = change.session.get(tables.Account, account_id)
+            assert row is not None
+            ingest_order(change, row, order, box=hub.secret_box, source=f"webhook:{event_id}",
+                         fetched_at=fetched_at)
+            _mark(change.session, event_id, "processed", None)
     finally:  # a failure is the job's to decide (`sync.jobs`: retried, refused, or the account failing)
         connector.close()
     return "processed"

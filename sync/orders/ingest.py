@@ -28,6 +28,7 @@ lines); `settle_order` then moves the ledger until it matches, idempotently:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -176,8 +177,23 @@ def fetched_since(session: Session, account_id: int, external_id: str, moment: d
     """True when the hub read this order from the channel after `moment` (a read returns the
     channel's state as of the read, so an event received before it has nothing to add)."""
     row = find_order(session, account_id, external_id, lock=False)
-    known = row.channel_state.get("fetched_at") if row is not None else None
+    return row is not None and read_after(row, moment)
+
+
+def read_after(row: tables.Order, moment: datetime) -> bool:
+    """`fetched_since` for a row already at hand."""
+    known = row.channel_state.get("fetched_at")
     return known is not None and known > moment.isoformat()
+
+
+def find_orders(session: Session, account_id: int, external_ids: Collection[str]) -> dict[str, tables.Order]:
+    """The account's stored orders among `external_ids`, locked in id order (one statement)."""
+    if not external_ids:
+        return {}
+    rows = session.scalars(select(tables.Order).where(
+        tables.Order.account_id == account_id, tables.Order.external_id.in_(sorted(external_ids)))
+        .order_by(tables.Order.id).with_for_update())
+    return {row.external_id: row for row in rows}
 
 
 def _update_order(row: tables.Order, order: canonical.Order) -> None:

@@ -21,7 +21,7 @@ from store.types import utcnow
 from sync import jobs
 from sync.hub.context import Hub
 from sync.hub.queues import REQUEUE_LOCK, enqueue_unique, queue, requeue_due_retries
-from sync.orders import events, shipment_queue
+from sync.orders import events, reads, shipment_queue
 from sync.orders.shipment_queue import enqueue_push
 from sync.orders.shipments import due_for_push
 from sync.service import scheduler
@@ -184,19 +184,23 @@ def test_an_event_job_no_longer_swallows_errors(hub: Hub, shop: dict[str, Any],
         raise Transient("woo order 500", "503")
 
     monkeypatch.setattr(WooCommerceConnector, "order", unavailable)
-    events.enqueue_event(hub, first)
+    assert reads.hand_over(hub, [first]) == 1
+    [job_id] = queue("reads", hub.redis).job_ids
     run_worker(hub.redis, burst=True)
-    assert 890 < scheduled_in(hub, f"process-event-{first}", "reads") <= 900
+    assert 890 < scheduled_in(hub, job_id, "reads") <= 900
     with hub.db.session() as session:
-        assert session.get(tables.WebhookEvent, first).status == "received"  # type: ignore[union-attr]
+        assert session.get(tables.WebhookEvent, first).status == "reading"  # type: ignore[union-attr]
 
     def refused(self: WooCommerceConnector, external_id: str) -> Any:
         raise Rejected("woo order 500", "no such order")
 
     monkeypatch.setattr(WooCommerceConnector, "order", refused)
-    events.enqueue_event(hub, second)
+    reads.hand_over(hub, [second])  # the account's retrying job takes it: no other job
+    hub.redis.zadd(ScheduledJobRegistry(queue=queue("reads", hub.redis)).key, {job_id: 0})
+    requeue_due_retries(hub.redis)
     run_worker(hub.redis, burst=True)
     with hub.db.session() as session:
         event = session.get(tables.WebhookEvent, second)
         assert event is not None and event.status == "failed" and "no such order" in (event.error or "")
+        assert session.get(tables.WebhookEvent, first).status == "failed"  # type: ignore[union-attr]
     assert timedelta(0) <= utcnow() - event.processed_at < timedelta(minutes=1)  # type: ignore[operator]

@@ -155,14 +155,13 @@ def test_an_event_that_raises_fails_alone_and_the_rest_of_its_chunk_commits(
     assert levels(hub, shop) == (10, 2) and count(hub, tables.Order) == 2  # 601 rolled back whole
 
 
-def test_an_event_without_its_order_is_handed_to_its_own_read_job(hub: Hub, shop: dict[str, Any]) -> None:
-    [event_id] = store(hub, shop, orders(1), carried=False)
+def test_an_event_without_its_order_is_handed_to_its_accounts_read_job(hub: Hub, shop: dict[str, Any]) -> None:
+    store(hub, shop, orders(1), carried=False)
     counts = drain.drain_events(hub, shop["account_id"], "holder")
     assert counts == {"handed": 1} and statuses(hub) == {"reading": 1}
     assert [(job.func_name, list(job.args)) for job in queue("reads", hub.redis).jobs] == [
-        ("sync.jobs.process_event", [event_id])]  # behind the polls: the drains' queue calls nothing
+        ("sync.jobs.read_events", [shop["account_id"]])]  # behind the polls: the drains' queue calls nothing
     assert queue("events", hub.redis).count == 0
-    assert queue("reads", hub.redis).count == 1
 
 
 def test_a_handed_event_is_left_to_its_read_job_by_every_later_drain(
@@ -174,46 +173,10 @@ def test_a_handed_event_is_left_to_its_read_job_by_every_later_drain(
 
     store(hub, shop, orders(3), carried=False)
     assert drain.drain_events(hub, shop["account_id"], "first") == {"handed": 3}
-    queued: list[int] = []
-    monkeypatch.setattr(drain, "enqueue_event", lambda hub_, event_id: queued.append(event_id) or True)
     store(hub, shop, orders(4)[3:], carried=False, tag="later")
     assert drain.drain_events(hub, shop["account_id"], "second") == {"handed": 1}
-    assert len(queued) == 1 and statuses(hub) == {events.READING: 4}
-    assert queue("reads", hub.redis).count == 3  # the first three, queued once
-
-
-def test_the_sweep_queues_again_a_read_job_redis_lost(hub: Hub, shop: dict[str, Any]) -> None:
-    from sync.orders import events
-
-    [event_id] = store(hub, shop, orders(1), carried=False)
-    drain.drain_events(hub, shop["account_id"], "holder")
-    queue("reads", hub.redis).empty()  # lost with Redis
-    assert drain.sweep(hub)["reads"] == 0  # not old enough yet
-    with hub.db.session() as session:
-        session.execute(tables.WebhookEvent.__table__.update().values(received_at=utcnow() - drain.EVENT_GRACE * 2))
-    assert drain.sweep(hub)["reads"] == 1
-    assert drain.sweep(hub)["reads"] == 0  # queued: not twice
-    assert [list(job.args) for job in queue("reads", hub.redis).jobs] == [[event_id]]
-    assert events.requeue_reads(hub) == 0
-
-
-def test_a_read_job_that_ended_without_settling_its_event_is_queued_again(hub: Hub, shop: dict[str, Any]) -> None:
-    """A worker killed mid-read: RQ's clean-up fails the job and keeps it a year; the event, `reading`,
-    was never taken by a drain again (review of 4 Dec: requeue_reads looked only for the job's key)."""
-    from rq.job import Job, JobStatus
-
-    from sync.orders import events
-
-    [event_id] = store(hub, shop, orders(1), carried=False)
-    drain.drain_events(hub, shop["account_id"], "holder")
-    reads = queue("reads", hub.redis)
-    [job] = reads.jobs
-    reads.remove(job)
-    job.set_status(JobStatus.FAILED)  # left failed, its event not marked
-    assert Job.exists(job.id, connection=hub.redis)
-    assert events.requeue_reads(hub) == 1
-    assert [list(queued.args) for queued in reads.jobs] == [[event_id]]
-    assert events.requeue_reads(hub) == 0  # queued now: not twice
+    assert statuses(hub) == {events.READING: 4}
+    assert queue("reads", hub.redis).count == 1  # the account's one read job
 
 
 def test_the_sweep_wakes_accounts_with_old_events_even_when_a_queued_drain_was_lost(
@@ -282,7 +245,7 @@ def test_a_drain_whose_lease_ran_out_unclaimed_takes_it_again_and_goes_on(
 
     def chunk_then_lease_gone(*args: Any) -> tuple[int, int] | None:
         last = real(*args)
-        hub.redis.delete(drain.HOLDER_KEY.format(account_id=shop["account_id"]))  # expired meanwhile
+        hub.redis.delete(drain.DRAINS.key("holder", shop["account_id"]))  # expired meanwhile
         return last
 
     monkeypatch.setattr(drain, "_drain_chunk", chunk_then_lease_gone)

@@ -153,12 +153,11 @@ def test_the_last_lane_calls_the_channels_before_it_drains_events() -> None:
 
 
 def test_event_reads_go_on_their_own_queue_and_drains_stay_on_events(hub: Hub) -> None:
-    from sync.orders import drain
-    from sync.orders.events import enqueue_event
+    from sync.orders import drain, reads
 
-    assert enqueue_event(hub, 41) is True
+    assert reads.request_reads(hub, 7) is True
     assert drain.wake(hub, 7) is True
-    assert [job.func_name for job in queue("reads", hub.redis).jobs] == ["sync.jobs.process_event"]
+    assert [job.func_name for job in queue("reads", hub.redis).jobs] == ["sync.jobs.read_events"]
     assert [job.func_name for job in queue("events", hub.redis).jobs] == ["sync.jobs.drain_events"]
 
 
