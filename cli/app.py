@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,19 @@ class App:
 pass_app = click.make_pass_decorator(App)
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def spinner(text: str) -> Iterator[None]:
+    """A spinner on the terminal while a long call runs; nothing when stdout is not a terminal.
+    rich's `status` starts its refresh thread even then: it re-rendered 12.5 times a second for
+    nobody, ~0.05 CPU-s per second of a piped `stock import` (0.2 of 2.8 CPU-s at 20,000 variants)."""
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(text):
+        yield
+
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 

@@ -8,7 +8,7 @@ from types import FrameType
 
 import click
 
-from cli.app import App, console, json_option, pass_app, print_json, print_table
+from cli.app import App, json_option, pass_app, print_json, print_table, spinner
 from sync.service.cycle import account_ids, outbound_changes, sync_once
 from sync.service.processes import start_webserver, supervised_workers
 from sync.service.scheduler import build_scheduler
@@ -84,7 +84,7 @@ def sync_command(app: App, once: bool, accounts: tuple[str, ...], dry_run: bool,
         print_table("outbound stock changes (dry run: nothing sent)", ["account", "listing", "sku", "from", "to"],
                     ([c["account"], c["listing"], c["sku"], c["from"], c["to"]] for c in changes))
         return
-    with console.status("syncing…"):
+    with spinner("syncing…"):
         rows = sync_once(hub, list(accounts) or None)
     if as_json:
         print_json({"dry_run": False, "accounts": rows})

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from canonical.quantities import parse_quantity
-from cli.app import App, console, json_option, pass_app, print_json, print_table
+from cli.app import App, console, json_option, pass_app, print_json, print_table, spinner
 from sync.hub.audit import current_user
 from sync.stock import operations as service
 
@@ -25,7 +25,7 @@ def stock() -> None:
 def stock_import(app: App, account: str, as_json: bool) -> None:
     """Set the hub's on_hand from ACCOUNT's levels for its mapped listings (a re-run is a no-op)."""
     hub = app.stock_hub()
-    with console.status(f"reading stock levels of {account}…"):
+    with spinner(f"reading stock levels of {account}…"):
         counts = service.import_stock(hub, account)
     if as_json:
         print_json(counts)

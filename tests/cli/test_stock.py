@@ -193,3 +193,16 @@ def test_explain_prints_the_whole_chain(cli, hub: Hub, tmp_path: Path) -> None:
     bad.write_text('[skus."MS-0001-1"]\nbufer = 2\n')
     refused = cli("--config", str(bad), "stock", "explain", "MS-0001-1")
     assert refused.exit_code == 1 and "unknown key 'bufer'" in refused.output
+
+
+def test_a_piped_command_shows_no_spinner_and_starts_no_thread() -> None:
+    """rich's status starts a refresh thread even off a terminal (re-rendering for nobody, ~0.05
+    CPU-s a second of a piped `stock import`): `spinner` shows one only on a terminal."""
+    import threading
+
+    from cli.app import console, spinner
+
+    assert not console.is_terminal  # pytest captures stdout
+    before = threading.active_count()
+    with spinner("reading stock levels…"):
+        assert threading.active_count() == before
