@@ -189,6 +189,13 @@ class Connector(ABC):
     def listings(self, *, updated_since: datetime | None = None) -> Iterator[canonical.Listing]:
         raise self._unsupported(Capability.READ_CATALOG)
 
+    def catalogue(self, *, updated_since: datetime | None = None) -> Iterator[canonical.Product | canonical.Listing]:
+        """The products and this account's listings of their variants, each listing after its
+        product (`catalog import` stores both as they come). Here two reads, products then
+        listings; a platform that returns both from one read overrides it."""
+        yield from self.products(updated_since=updated_since)
+        yield from self.listings(updated_since=updated_since)
+
     def stock_levels(self, *, location_external_id: str | None = None) -> Iterator[canonical.StockLevel]:
         raise self._unsupported(Capability.READ_STOCK)
 

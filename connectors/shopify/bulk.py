@@ -143,6 +143,24 @@ def products_document(search: str | None) -> str:
 }}"""
 
 
+def catalogue_document(search: str | None, location_id: str) -> str:
+    """Products with their variants and what a listing needs of each (`available` at the stock
+    location): the catalogue and the account's listings in one bulk query."""
+    return f"""{{
+  products{_query_argument(search)} {{ edges {{ node {{
+    id title descriptionHtml vendor productType tags status updatedAt
+    variants {{ edges {{ node {{
+      id title sku barcode price compareAtPrice updatedAt
+      selectedOptions {{ name value }}
+      inventoryItem {{
+        id tracked
+        inventoryLevel(locationId: {json.dumps(location_id)}) {{ quantities(names: ["available"]) {{ name quantity }} }}
+      }}
+    }} }} }}
+  }} }} }}
+}}"""
+
+
 def listings_document(search: str | None, location_id: str) -> str:
     """The Listings read as a bulk query (one line per variant)."""
     return f"""{{

@@ -17,7 +17,7 @@ orders is charged a few dozen. `updated_since` is floored to the whole second
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -163,16 +163,21 @@ class ShopifyConnector(Connector):
             variables = {"query": search, "variantsFirst": VARIANTS_INLINE}
             raws = self._read(queries.PRODUCTS, variables, ("products",), "products")
         for raw in raws:
-            good: list[canonical.Variant] = []
-            for variant in self._all_variants(raw):
-                try:
-                    good.append(normalise.variant(variant, currency=currency))
-                except CanonicalError as err:
-                    self.skip(err)
+            yield from self._product(raw, self._all_variants(raw), currency)
+
+    def _product(self, raw: dict[str, Any], variants: Iterable[dict[str, Any]], currency: str,
+                 ) -> Iterator[canonical.Product]:
+        """The product of `raw` with the variants that normalise (each one that does not is skipped)."""
+        good: list[canonical.Variant] = []
+        for variant in variants:
             try:
-                yield normalise.product_of(raw, tuple(good))
+                good.append(normalise.variant(variant, currency=currency))
             except CanonicalError as err:
                 self.skip(err)
+        try:
+            yield normalise.product_of(raw, tuple(good))
+        except CanonicalError as err:
+            self.skip(err)
 
     def _all_variants(self, product: dict[str, Any]) -> Iterator[dict[str, Any]]:
         connection = product.get("variants") or {}
@@ -192,10 +197,31 @@ class ShopifyConnector(Connector):
             raws = self._read(queries.LISTINGS, {"query": search, "locationId": location}, ("productVariants",),
                               "listings")
         for raw in raws:
-            try:
-                yield normalise.listing(raw, account=self.account.name, currency=currency)
-            except CanonicalError as err:
-                self.skip(err)
+            yield from self._listing(raw, currency)
+
+    def _listing(self, raw: dict[str, Any], currency: str) -> Iterator[canonical.Listing]:
+        try:
+            yield normalise.listing(raw, account=self.account.name, currency=currency)
+        except CanonicalError as err:
+            self.skip(err)
+
+    def catalogue(self, *, updated_since: datetime | None = None) -> Iterator[canonical.Product | canonical.Listing]:
+        """A large catalogue in one bulk query: each product line with its variants' listing fields
+        (the location's `available` included), so `catalog import` reads and decodes the catalogue
+        once, not as products and then again as listings. A small one is paged as products, then
+        listings (fewer calls than one bulk query's polling)."""
+        search = since_filter(updated_since)
+        if not bulk.large_catalogue(self.client, search):
+            yield from super().catalogue(updated_since=updated_since)
+            return
+        currency, location = self.currency(), self.stock_location()
+        lines = bulk.export(self.client, bulk.catalogue_document(search, location), what="catalogue (bulk)")
+        for raw in bulk.nested(lines, "variants"):
+            variants = raw["variants"]["nodes"]
+            yield from self._product(raw, variants, currency)
+            parent = {key: raw.get(key) for key in ("id", "title", "status", "updatedAt")}
+            for variant in variants:
+                yield from self._listing({**variant, "product": parent}, currency)
 
     def listing(self, variant_id: str) -> canonical.Listing:
         """One variant's listing, read now."""

@@ -141,23 +141,52 @@ def insert_new(session: Session, products: Sequence[canonical.Product], counts: 
 @with_fewer_collections
 def import_catalog(hub: Hub, account_name: str, *, actor: str = "marketsync",
                    progress: Progress | None = None) -> dict[str, int]:
-    """Build or update the catalogue from `account_name`, then refresh its listings.
+    """Build or update the catalogue from `account_name` and refresh its listings, from one read
+    of the channel (`Connector.catalogue`: products, each followed by its listings).
 
-    Products are stored as they are read, `BATCH` to a transaction: each product is whole, and
-    a re-run after a failure updates what was stored and adds the rest."""
+    Products and listings are stored as they are read, up to `BATCH` products and
+    `REFRESH_BATCH` listings to a transaction: each product is whole, and a re-run after a
+    failure updates what was stored and adds the rest. The listings are then matched, linked and
+    settled as a refresh does (`Refresh.finish`)."""
     counts = {"products": 0, "products_created": 0, "products_updated": 0, "variants_created": 0,
               "variants_updated": 0, "skipped": 0}
-    with channel_stream(hub, account_name, lambda connector: connector.products(), progress) as (_, stream, conn):
-        for batch in chunked(stream, BATCH):
-            counts["products"] += len(batch)
+    normalised = hub.settings.mapping.normalised_sku
+    with channel_stream(hub, account_name, lambda connector: connector.catalogue(), progress) as \
+            (account, stream, connector):
+        refresh = Refresh(account, normalised=normalised, actor=actor)
+        for products, listings in catalogue_batches(stream):
+            counts["products"] += len(products)
             with hub.db.session() as session:
-                upsert_products(session, batch, counts)
-            chunk_done(sum(len(p.variants) for p in batch))
-        counts["skipped"] = len(conn.skipped)
+                if products:  # first: the listings' variants are then stored
+                    upsert_products(session, products, counts)
+                if listings:
+                    refresh.upsert(session, listings)
+            chunk_done(sum(len(p.variants) for p in products) + len(listings))
+        counts["skipped"] = len(connector.skipped)  # products, variants and listings the read could not take
     with hub.db.session() as session:
         audit(session, actor, "catalog.import", f"account:{account_name}", dict(counts))
-    refreshed = refresh_listings(hub, account_name, actor=actor)
-    return {**counts, **{f"listings_{k}": v for k, v in refreshed.items()}}
+    with hub.db.session() as session:
+        applied = refresh.finish(StockChange(session, hub.settings))
+    linking.schedule(hub, applied.accounts)
+    return {**counts, **{f"listings_{k}": v for k, v in applied.counts().items()}}
+
+
+def catalogue_batches(records: Iterable[canonical.Product | canonical.Listing],
+                      ) -> Iterator[tuple[list[canonical.Product], list[canonical.Listing]]]:
+    """`records` as (products, listings) batches of at most `BATCH` products and `REFRESH_BATCH`
+    listings, in the order read (a listing follows its product, so its batch stores that first)."""
+    products: list[canonical.Product] = []
+    listings: list[canonical.Listing] = []
+    for record in records:
+        if isinstance(record, canonical.Listing):
+            listings.append(record)
+        else:
+            products.append(record)
+        if len(products) >= BATCH or len(listings) >= REFRESH_BATCH:
+            yield products, listings
+            products, listings = [], []
+    if products or listings:
+        yield products, listings
 
 
 # ---- listings ----------------------------------------------------------------------------------

@@ -118,3 +118,32 @@ def test_the_connector_reads_a_large_catalogue_in_bulk_with_the_same_result(
     assert in_bulk == paged and len(paged[1]) == 6 and {level.available for level in paged[2]} == {9}
     operations = shop.request_counts()["by_operation"]
     assert operations["BulkRun"] == 3 and "Listings" not in operations and "Products" not in operations
+
+
+def test_a_large_catalogue_is_read_once_with_its_listings(shop: ShopifySandbox,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`catalogue()` in bulk: one bulk query gives the products and the listings the two reads give,
+    each listing after its product."""
+    connector = connector_for(shop)
+    try:
+        products, listings = list(connector.products()), list(connector.listings())
+        monkeypatch.setattr(connector_bulk, "BULK_THRESHOLD", 3)
+        shop.reset_counters()
+        records = list(connector.catalogue())
+    finally:
+        connector.close()
+    read_products = [r for r in records if not isinstance(r, type(listings[0]))]
+    read_listings = [r for r in records if isinstance(r, type(listings[0]))]
+    assert read_products == products and len(listings) == 6
+    assert sorted(read_listings, key=lambda item: item.external_variant_id) == \
+        sorted(listings, key=lambda item: item.external_variant_id)
+    assert {item.quantity for item in read_listings} == {9}
+    product_of = {v.sku: n for n, p in enumerate(read_products) for v in p.variants}
+    seen = 0
+    for record in records:  # each listing comes after its product
+        if isinstance(record, type(listings[0])):
+            assert record.sku is not None and product_of[record.sku] < seen
+        else:
+            seen += 1
+    operations = shop.request_counts()["by_operation"]
+    assert operations["BulkRun"] == 1 and "Listings" not in operations and "Products" not in operations

@@ -116,3 +116,28 @@ def test_refresh_job_runs_on_the_catalog_queue(world: World) -> None:
     with world.hub.db.session() as session:
         run = session.scalar(select(tables.SyncRun).where(tables.SyncRun.kind == "listing_refresh"))
         assert run is not None and run.status == "done" and run.counts["seen"] == 8
+
+
+@pytest.mark.parametrize("read", ["paged", "bulk"])
+def test_a_shopify_import_reads_the_catalogue_once_and_ends_as_two_reads_did(
+        world: World, read: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In bulk, products and listings come from one bulk query; what is stored, linked and reported
+    is what the paged read (products, then listings) gives, duplicate SKU and unmatched listing included."""
+    from connectors.shopify import bulk
+
+    world.make_problems()
+    if read == "bulk":
+        monkeypatch.setattr(bulk, "BULK_THRESHOLD", 3)
+    world.shop.reset_counters()
+    counts = import_catalog(world.hub, "shop")
+    operations = world.shop.request_counts()["by_operation"]
+    if read == "bulk":
+        assert operations["BulkRun"] == 1 and "Listings" not in operations and "Products" not in operations
+    else:
+        assert "BulkRun" not in operations and operations["Products"] == 1 and operations["Listings"] == 1
+    assert {k: counts[k] for k in ("products_created", "variants_created", "variants_updated", "listings_created",
+                                   "listings_linked", "listings_opened", "skipped")} == \
+        {"products_created": 5, "variants_created": 7, "variants_updated": 1, "listings_created": 8,
+         "listings_linked": 6, "listings_opened": 2, "skipped": 0}
+    assert world.kinds() == [("duplicate_sku", "MS-0003-1"), ("duplicate_sku", "MS-0003-1")]
+    assert count(world, tables.Listing) == 8
