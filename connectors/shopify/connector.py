@@ -163,19 +163,20 @@ class ShopifyConnector(Connector):
             variables = {"query": search, "variantsFirst": VARIANTS_INLINE}
             raws = self._read(queries.PRODUCTS, variables, ("products",), "products")
         for raw in raws:
-            yield from self._product(raw, self._all_variants(raw), currency)
+            normalised = (self._variant(variant, currency) for variant in self._all_variants(raw))
+            yield from self._product(raw, [v for v in normalised if v is not None])
 
-    def _product(self, raw: dict[str, Any], variants: Iterable[dict[str, Any]], currency: str,
-                 ) -> Iterator[canonical.Product]:
-        """The product of `raw` with the variants that normalise (each one that does not is skipped)."""
-        good: list[canonical.Variant] = []
-        for variant in variants:
-            try:
-                good.append(normalise.variant(variant, currency=currency))
-            except CanonicalError as err:
-                self.skip(err)
+    def _variant(self, raw: dict[str, Any], currency: str) -> canonical.Variant | None:
         try:
-            yield normalise.product_of(raw, tuple(good))
+            return normalise.variant(raw, currency=currency)
+        except CanonicalError as err:
+            self.skip(err)
+            return None
+
+    def _product(self, raw: dict[str, Any], variants: Iterable[canonical.Variant]) -> Iterator[canonical.Product]:
+        """The product of `raw` with its variants that normalised (`_variant` skipped the others)."""
+        try:
+            yield normalise.product_of(raw, tuple(variants))
         except CanonicalError as err:
             self.skip(err)
 
@@ -218,10 +219,13 @@ class ShopifyConnector(Connector):
         lines = bulk.export(self.client, bulk.catalogue_document(search, location), what="catalogue (bulk)")
         for raw in bulk.nested(lines, "variants"):
             variants = raw["variants"]["nodes"]
-            yield from self._product(raw, variants, currency)
-            parent = {key: raw.get(key) for key in ("id", "title", "status", "updatedAt")}
-            for variant in variants:
-                yield from self._listing({**variant, "product": parent}, currency)
+            normalised = [self._variant(variant, currency) for variant in variants]
+            yield from self._product(raw, [v for v in normalised if v is not None])
+            for variant, done in zip(variants, normalised, strict=True):
+                try:
+                    yield normalise.listing_of(variant, raw, done, account=self.account.name, currency=currency)
+                except CanonicalError as err:
+                    self.skip(err)
 
     def listing(self, variant_id: str) -> canonical.Listing:
         """One variant's listing, read now."""

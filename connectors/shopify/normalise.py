@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import canonical
 from canonical import CanonicalError, Money, OrderStatus, ProductStatus
+from canonical.quantities import MAX_QUANTITY
 
 T = TypeVar("T")
 Raw = Mapping[str, Any]
@@ -138,6 +139,39 @@ def listing(raw: Raw, *, account: str, currency: str) -> canonical.Listing:
         "quantity": available(level.get("quantities")),
         "updated_at": time(source, "updated_at", raw.get("updatedAt")),
     }, source=source)
+
+
+@canonical.normaliser("listing")
+def listing_of(raw: Raw, product: Raw, variant: canonical.Variant | None, *, account: str,
+               currency: str) -> canonical.Listing:
+    """The listing of variant `raw` read with its `product` (the catalogue's one bulk read).
+
+    When the variant normalised (`variant`), its SKU, barcode, title, prices and tracking are the
+    listing's, already cleaned and checked from the same fields: only what the listing adds is
+    checked here and the record is not validated again (a second pydantic pass and two more price
+    parses per variant). Otherwise it is `listing` of the variant with its product."""
+    if variant is None:
+        return listing({**raw, "product": product}, account=account, currency=currency)
+    source = f"variant {raw.get('id')}"
+    item = raw.get("inventoryItem") or {}
+    quantity = available((item.get("inventoryLevel") or {}).get("quantities"))
+    if quantity is not None and not -MAX_QUANTITY <= quantity <= MAX_QUANTITY:
+        raise CanonicalError(source, "quantity", f"is out of range (at most {MAX_QUANTITY:,} either way)")
+    return canonical.Listing.model_construct(
+        account=account, external_product_id=_text(source, "external_product_id", product.get("id")),
+        external_variant_id=_text(source, "external_variant_id", raw.get("id")),
+        external_inventory_item_id=_text(source, "external_inventory_item_id", item.get("id"), optional=True),
+        sku=variant.sku, barcode=variant.barcode, title=variant.title,
+        product_title=_text(source, "product_title", product.get("title") or ""),
+        price=variant.price, compare_at_price=variant.compare_at_price,
+        status=product_status(str(product.get("id")), product.get("status")), tracked=variant.tracked,
+        quantity=quantity, updated_at=time(source, "updated_at", raw.get("updatedAt")))
+
+
+def _text(source: str, field: str, value: Any, *, optional: bool = False) -> Any:
+    if isinstance(value, str) or (optional and value is None):
+        return value
+    raise CanonicalError(source, field, f"is invalid: expected text, got {type(value).__name__}")
 
 
 def stock_level(raw: Raw, *, location_id: str) -> canonical.StockLevel:
