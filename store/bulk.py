@@ -112,9 +112,24 @@ def insert_many(session: Session, table: Any, rows: Rows) -> None:
 
 
 def _converted(kind: Any, values: list[Any], dialect: Any) -> list[Any]:
-    """`values` of one column as the column type `kind` hands them to the driver."""
+    """`values` of one column as the column type `kind` hands them to the driver; a value the same
+    in every row (a batch's `last_seen_at`, an empty JSON object) is converted once."""
     process = kind.dialect_impl(dialect).bind_processor(dialect)
-    return values if process is None else [process(value) for value in values]
+    if process is None or not values:
+        return values
+    if _same(values):
+        return [process(values[0])] * len(values)
+    return [process(value) for value in values]
+
+
+def _same(values: list[Any]) -> bool:
+    """Whether every value converts as the first: the same object, or an equal text, whole number,
+    flag, None or empty JSON container (not any equal value: 1 and 1.0, or one instant in two time
+    zones, are equal but stored apart)."""
+    first = values[0]
+    if type(first) in (str, int, bool, type(None)) or (type(first) in (dict, list) and not first):
+        return all(type(value) is type(first) and value == first for value in values)
+    return all(value is first for value in values)
 
 
 def execute_many(session: Session, statement: Any, rows: Any) -> None:

@@ -190,3 +190,36 @@ def test_execute_many_writes_what_session_execute_writes(hub: Hub, count: int,
         [({"identity": {"sku": f"S-{n}", "barcode": None}}, n % 2 == 0, at if n % 3 else None, n, f"T{i}")
          for n, i in enumerate(ids)]
     assert all(before <= r.updated_at <= utcnow() for r in found)
+
+
+def test_a_value_the_same_in_every_row_is_converted_once_and_only_a_safe_one() -> None:
+    """`_converted` converts a column holding one value (a batch's `last_seen_at` object, an empty
+    JSON object, one text) once; equal values that convert apart (1 and 1.0, an instant in two
+    time zones) each on their own."""
+    import json
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy import JSON, DateTime, Integer
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+    from store.bulk import _converted
+
+    dialect = sqlite_dialect.dialect()
+    seen: list[object] = []
+
+    def serializer(value: object) -> str:
+        seen.append(value)
+        return json.dumps(value)
+
+    dialect._json_serializer = serializer  # what the JSON type's bind processor calls
+    assert _converted(JSON(), [{} for _ in range(500)], dialect) == ["{}"] * 500 and len(seen) == 1
+    seen.clear()
+    assert _converted(JSON(), [{"n": 1}, {"n": 1.0}], dialect) == ['{"n": 1}', '{"n": 1.0}'] and len(seen) == 2
+    now = datetime(2026, 12, 4, 19, 0, tzinfo=UTC)
+    once = _converted(DateTime(), [now] * 300, dialect)
+    assert len(set(once)) == 1 and once[0].startswith("2026-12-04 19:00:00")
+    same_instant = now.astimezone(timezone(timedelta(hours=2)))
+    assert same_instant == now
+    apart = _converted(DateTime(), [now, same_instant], dialect)
+    assert apart[0] != apart[1] and apart[1].startswith("2026-12-04 21:00:00")
+    assert _converted(Integer(), [7] * 3, dialect) == [7, 7, 7]
