@@ -13,6 +13,7 @@ Memory stays flat however large the account: what a refresh saw is in the rows t
 from __future__ import annotations
 
 import sys
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -121,6 +122,7 @@ class Refresh:
         self.asserted: set[str] = set()
         self.session: Session | None = None
         self.stock: StockChange | None = None
+        self.sku_hashes = array("q")  # each stored listing's SKU key hash (`scan.duplicate_skus`)
         self.index = matching.CatalogIndex()  # the variants the current chunk can match
         self.whole: matching.CatalogIndex | None = None  # the whole catalogue, built only if needed
 
@@ -147,6 +149,9 @@ class Refresh:
         inserts: list[dict[str, Any]] = []
         sure = self.sure_links(session, batch.values())
         for external_id, item in batch.items():
+            hashed = scan.sku_hash(item.sku, normalised=self.normalised)
+            if hashed is not None:
+                self.sku_hashes.append(hashed)
             values = listing_values(item)
             row = stored.get(external_id)
             if row is None:
@@ -352,7 +357,9 @@ class Refresh:
         session = change.session
         self.result.seen = scan.count_seen(session, self.account_id, self.started)
         self.mark_absent()
-        duplicates = scan.duplicate_skus(session, self.account_id, self.started, normalised=self.normalised)
+        duplicates = scan.duplicate_skus(session, self.account_id, self.started, normalised=self.normalised,
+                                         hashes=self.sku_hashes)
+        self.sku_hashes = array("q")
         for rows in scan.seen_chunks(session, self.account_id, self.started):
             self.index = scan.chunk_index(session, rows)
             links: list[linking.Link] = []

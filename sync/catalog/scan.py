@@ -117,11 +117,20 @@ def _keyed(session: Session, account_id: int, since: datetime, normalised: bool)
                 yield key, row.external_variant_id
 
 
-def duplicate_skus(session: Session, account_id: int, since: datetime, *,
-                   normalised: bool) -> dict[str, tuple[str, ...]]:
+def sku_hash(sku: str | None, *, normalised: bool) -> int | None:
+    """What `duplicate_skus` sorts for a listing with this SKU (None: no SKU key)."""
+    key = matching.sku_key(sku, normalised=normalised)
+    return hash(key) if key else None
+
+
+def duplicate_skus(session: Session, account_id: int, since: datetime, *, normalised: bool,
+                   hashes: array[int] | None = None) -> dict[str, tuple[str, ...]]:
     """`matching.duplicate_skus` over the seen listings, holding 8 bytes a listing: the keys' hashes
-    are sorted to find repeated ones, and only listings with a repeated hash are read again."""
-    hashes = array("q", (hash(key) for key, _ in _keyed(session, account_id, since, normalised)))
+    are sorted to find repeated ones, and only listings with a repeated hash are read again.
+    `hashes`: the seen listings' `sku_hash`es as the refresh stored them (a listing stored twice
+    only costs the second read), instead of reading every seen listing once more for them."""
+    if hashes is None:
+        hashes = array("q", (hash(key) for key, _ in _keyed(session, account_id, since, normalised)))
     ordered = sorted(hashes)
     del hashes
     repeated = {a for a, b in pairwise(ordered) if a == b}

@@ -103,6 +103,22 @@ def test_refresh_links_a_chunk_at_a_time_without_the_whole_catalogue(hub: Hub,
     assert sorted(run.items) == ["v1000"]
 
 
+
+def test_finish_walks_the_seen_listings_once_unless_a_sku_hash_repeats(hub: Hub,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SKU hashes for duplicate detection are taken as the listings are stored: `finish` reads
+    the seen listings once (to match them), and once more only when some hash repeats."""
+    monkeypatch.setattr(scan, "CHUNK", CHUNK)
+    walks: list[int] = []
+    walk = scan.seen_chunks
+    monkeypatch.setattr(scan, "seen_chunks", lambda *args, **kwargs: walks.append(1) or walk(*args, **kwargs))
+    account_id = seed(hub, 1_000)
+    run, _ = refresh(hub, account_id, [listing(n) for n in range(1_000)])
+    assert (run.result.linked, run.result.opened, len(walks)) == (1_000, 0, 1)
+    walks.clear()
+    run, _ = refresh(hub, account_id, [listing(n) for n in range(1_000)] + [listing(1_001, sku="M-7")])
+    assert (run.result.opened, len(walks)) == (1, 2)  # the unlinked "M-7" gets its duplicate conflict
+
 def test_refresh_memory_does_not_grow_with_the_account(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scan, "CHUNK", CHUNK)
     small_account = seed(hub, 1_000)
