@@ -31,6 +31,19 @@ _WAKE = ("redis.call('set', KEYS[1], '1') if redis.call('exists', KEYS[2]) == 1 
 # Compare-and-renew and compare-and-delete: only the holder that took the key renews or frees it.
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 LET_GO = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+# A job starts (KEYS queued, holder, wake): "queued" goes; it takes the holder key (or finds it its own:
+# the same job run again), then clears the flag; 1 when it holds the account. One round trip for three.
+_START = ("redis.call('del', KEYS[1]) "
+          "if redis.call('set', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) "
+          "or redis.call('get', KEYS[2]) == ARGV[1] then "
+          "redis.call('pexpire', KEYS[2], ARGV[2]) redis.call('del', KEYS[3]) return 1 end return 0")
+# A round ended (KEYS wake, holder): flagged meanwhile → it keeps (or takes back) the account and
+# returns 1, to work again; else it lets go and returns 0. One atomic step, so a wake either comes
+# before it (this job sees it) or finds no holder (and queues a job).
+_AGAIN = ("if redis.call('exists', KEYS[1]) == 1 then "
+          "if redis.call('get', KEYS[2]) == ARGV[1] or redis.call('set', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) "
+          "then redis.call('pexpire', KEYS[2], ARGV[2]) return 1 end return 0 end "
+          "if redis.call('get', KEYS[2]) == ARGV[1] then redis.call('del', KEYS[2]) end return 0")
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,17 @@ class AccountJobs:
         """The running job `jid` goes back to its queue (a retry, a hand-back): it is the account's
         queued job until then, so requests meanwhile do not queue another."""
         r.set(self.key("queued", account_id), jid, ex=int(seconds) + self.queued_s)
+
+    def start(self, r: redis.Redis, account_id: int, holder: str) -> bool:
+        """The job starts: `started`, `take` and `clear_flag` in one round trip; True when it holds the account."""
+        return bool(r.eval(_START, 3, self.key("queued", account_id), self.key("holder", account_id),
+                           self.key("wake", account_id), holder, self.lease_ms))
+
+    def again(self, r: redis.Redis, account_id: int, holder: str) -> bool:
+        """After a round: True (holding the account, lease renewed) when it was flagged meanwhile; else
+        it lets go and returns False. The look at the flag and the letting go are one atomic step."""
+        return bool(r.eval(_AGAIN, 2, self.key("wake", account_id), self.key("holder", account_id), holder,
+                           self.lease_ms))
 
     def take(self, r: redis.Redis, account_id: int, holder: str) -> bool:
         key = self.key("holder", account_id)

@@ -22,9 +22,11 @@ Who drains is decided in Redis (`sync.hub.account_jobs`, transport only: losing 
 the sweep wakes every account with events older than `EVENT_GRACE`): `wake` sets the account's wake
 flag and queues a drain unless one holds the account or is queued. The job takes the holder lease
 (renewed per chunk; its own job id, so a re-run of the same job after its worker died takes it
-back), clears the flag, drains until a chunk comes back short of `CHUNK` (all there was), lets go,
-and drains again when the flag was set meanwhile, so an event stored and flagged at any moment is
-seen by some drain.
+back) and clears the flag in one script (`AccountJobs.start`), drains until a chunk comes back short
+of `CHUNK` (all there was), then keeps the account and drains again when the flag was set meanwhile,
+or lets go, in one atomic script (`AccountJobs.again`), so an event stored and flagged at any moment
+is seen by some drain: its wake came before that step (this holder drains it) or after (no holder:
+the wake queues a job).
 """
 
 from __future__ import annotations
@@ -82,6 +84,10 @@ def wake(hub: Hub, account_id: int, *, check_queued: bool = False) -> bool:
     return DRAINS.wake(hub.redis, account_id, check_queued=check_queued)
 
 
+class _Disabled(Exception):
+    """The account is missing, disabled or failing: its events stay received until it works again."""
+
+
 def drain_events(hub: Hub, account_id: int, holder: str) -> dict[str, Any]:
     """The drain job: ingest the account's received events until none is left (or `RUN_S` is up:
     then a fresh job takes over at the back of the queue).
@@ -90,43 +96,49 @@ def drain_events(hub: Hub, account_id: int, holder: str) -> dict[str, Any]:
     the account in between, so what arrives meanwhile is one chunk, not a transaction each (a
     chunk's settle and push request cost about as much as ingesting its events). When jobs of
     another realtime queue wait, it does not sit out that window: it hands the account to a fresh
-    job at the back of the queue and its worker takes the others' turn (`queues.yield_turn`)."""
+    job at the back of the queue and its worker takes the others' turn (`queues.yield_turn`).
+
+    Redis: one script to start (`AccountJobs.start`), one to end each round (`AccountJobs.again`: the
+    look at the flag and the letting go in one atomic step); the account is read in the chunk's own
+    transaction (issue 16: a drain of one event made seven round trips of its own and a transaction
+    to read the account first)."""
     r = hub.redis
-    DRAINS.started(r, account_id)
-    with hub.db.reading() as session:
-        account = session.get(tables.Account, account_id)
-        if account is None or not account.enabled:
-            return {"skipped": "account missing or disabled"}  # kept as received until it is enabled
+    if not DRAINS.start(r, account_id, holder):
+        return {}  # another drain holds the account: it looks at the flag as it lets go
     counts: Counter[str] = Counter()
     window, deadline = hub.settings.sync.events_coalesce_s, time.monotonic() + RUN_S
-    while _take(r, account_id, holder):
-        out_of_time = False
-        try:
-            while True:
-                round_started = time.monotonic()
-                DRAINS.clear_flag(r, account_id)
-                if not _drain_round(hub, account_id, holder, counts):
-                    return dict(counts)  # the lease ran out and another drain took over: it goes on
-                out_of_time = time.monotonic() > deadline
-                if out_of_time or not DRAINS.flagged(r, account_id):
+    try:
+        while True:
+            round_started = time.monotonic()
+            if not _drain_round(hub, account_id, holder, counts):
+                return dict(counts)  # the lease ran out and another drain took over: it goes on
+            if time.monotonic() > deadline:
+                break
+            if not _again(r, account_id, holder):
+                return dict(counts)  # let go: nothing came meanwhile (a later wake queues a job)
+            if (rest := window - (time.monotonic() - round_started)) > 0:
+                if others_waiting(r, "events"):
+                    # jobs of other queues wait: the worker takes them rather than sit out the
+                    # window; a fresh drain behind them finds what came meanwhile in one chunk
                     break
-                if (rest := window - (time.monotonic() - round_started)) > 0:
-                    if others_waiting(r, "events"):
-                        # jobs of other queues wait: the worker takes them rather than sit out the
-                        # window; a fresh drain behind them finds what came meanwhile in one chunk
-                        out_of_time = True
-                        break
-                    nap(rest, where="a webhook drain's coalescing window")  # wakes meanwhile find it held
-        finally:
-            _let_go(r, account_id, holder)
-        if out_of_time:
-            wake(hub, account_id)  # more is waiting: a fresh job, so the worker takes other work between
-            yield_turn()
-            counts["handed_over"] += 1
-            break
-        if not DRAINS.flagged(r, account_id):
-            break
+                nap(rest, where="a webhook drain's coalescing window")  # wakes meanwhile find it held
+            DRAINS.clear_flag(r, account_id)  # every clear of the flag comes before the holder reads the table
+    except _Disabled:
+        _let_go(r, account_id, holder)
+        return {"skipped": "account missing, disabled or failing"}  # kept as received until it works
+    except BaseException:
+        _let_go(r, account_id, holder)
+        raise
+    _let_go(r, account_id, holder)
+    wake(hub, account_id)  # more is waiting: a fresh job, so the worker takes other work between
+    yield_turn()
+    counts["handed_over"] += 1
     return dict(counts)
+
+
+def _again(r: redis.Redis, account_id: int, holder: str) -> bool:
+    """After a round: True (holding the account) when a wake came meanwhile; else it lets go."""
+    return DRAINS.again(r, account_id, holder)
 
 
 def _drain_round(hub: Hub, account_id: int, holder: str, counts: Counter[str]) -> bool:
@@ -176,11 +188,11 @@ def _drain_chunk(hub: Hub, account_id: int, after: int, counts: Counter[str],
                 .order_by(tables.WebhookEvent.id).limit(size))
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)  # a drain whose lease ran out may still run
+        account = session.get(tables.Account, account_id)
+        if account is None or not account.enabled or account.failing_since is not None:
+            raise _Disabled  # its events wait, received, until it is enabled or works again
         chunk = list(session.scalars(stmt))
         if not chunk:
-            return None
-        account = session.get(tables.Account, account_id)
-        if account is None or not account.enabled:
             return None
         for event in chunk:
             outcomes[_apply(hub, change, account, event)] += 1

@@ -23,7 +23,7 @@ from sync.hub.context import Hub
 from sync.stock import desired, oversold
 from sync.stock.batch import apply_movements
 from sync.stock.ledger import Movement, apply_movement
-from sync.stock.push_queue import request_pushes
+from sync.stock.push_queue import enqueue_drains, plan_drains
 
 
 @dataclass
@@ -80,7 +80,9 @@ class StockChange:
 
 @contextmanager
 def stock_change(hub: Hub, *, remember: bool = False) -> Iterator[StockChange]:
-    """One transaction with a stock change in it: settled and committed, then the pushes enqueued.
+    """One transaction with a stock change in it: settled, its pushes requested and committed, then
+    their jobs enqueued. The claims of the accounts to push are marked in the same transaction
+    (`push_queue.plan_drains`): a request for a push was a second write transaction per change.
 
     `remember`: the caller changes no reference rows (kits, variant settings, location mappings;
     a location it creates is found again), so each is read once for the whole transaction, settle
@@ -89,5 +91,5 @@ def stock_change(hub: Hub, *, remember: bool = False) -> Iterator[StockChange]:
         change = StockChange(session, hub.settings)
         yield change
         accounts = change.settle()
-    if accounts:
-        request_pushes(hub, accounts)
+        to_enqueue = plan_drains(hub, session, accounts) if accounts else []
+    enqueue_drains(hub, to_enqueue)

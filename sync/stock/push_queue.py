@@ -118,20 +118,6 @@ STOCK = Lane(tables.PushClaim, JOB_FUNCTION, "stock", QUEUED_KEY, "push-stock", 
              accounts_declaring(Capability.WRITE_STOCK))
 
 
-def _backing_off_many(hub: Hub, account_ids: list[int], lane: Lane) -> list[bool]:
-    """Whether each account backs off after a transient failure (`back_off`), in one round trip; an
-    unreachable Redis counts as none backing off."""
-    if not account_ids:
-        return []
-    try:
-        pipe = hub.redis.pipeline(transaction=False)
-        for account_id in account_ids:
-            pipe.exists(lane.backoff_key.format(account_id=account_id))
-        return [bool(n) for n in pipe.execute()]
-    except redis.RedisError:
-        return [False] * len(account_ids)
-
-
 def back_off(hub: Hub, account_id: int, error: Transient, lane: Lane = STOCK) -> float:
     """The account's drain failed transiently: none is asked for during the next seconds (returned)."""
     wait = float(hub.settings.workers.retry_intervals_s[0])
@@ -217,29 +203,90 @@ def request_pushes(hub: Hub, account_ids: Iterable[int]) -> list[str]:
 def request_drains(hub: Hub, account_ids: Iterable[int], lane: Lane) -> list[str]:
     """Ask for a drain of each account in `lane`: one job queued unless a job already covers it, or
     the account backs off after a transient failure (the sweep asks again once it is over)."""
-    now, lease_for = utcnow(), LEASE
-    to_enqueue: list[int] = []
-    candidates = sorted(set(account_ids))
-    wanted = [a for a, off in zip(candidates, _backing_off_many(hub, candidates, lane), strict=True) if not off]
     with hub.db.session() as session:
-        eligible = lane.eligible(session, wanted)
-        claims = _locked_claims(session, eligible, lane) if eligible else []
-        recent = [c.account_id for c in claims if c.queued_at is not None and c.queued_at + QUEUED_GRACE > now]
-        still_queued = _queued_jobs_exist(hub, recent, lane)
-        for claim in claims:
-            claim.requested = True
-            if not still_queued.get(claim.account_id, False) and not _held(claim, now, lease_for):
-                claim.queued_at = now
-                to_enqueue.append(claim.account_id)
+        to_enqueue = plan_drains(hub, session, account_ids, lane)
+    return enqueue_drains(hub, to_enqueue, lane)
+
+
+def plan_drains(hub: Hub, session: Session, account_ids: Iterable[int], lane: Lane = STOCK) -> list[int]:
+    """In the caller's transaction: mark each account's claim `requested`, and stamp `queued_at` on
+    those no job covers yet (neither a live holder nor a job Redis still holds); the accounts whose job
+    `enqueue_drains` queues once the transaction has committed. A stock change does this in its own
+    transaction (`sync.stock.change.stock_change`), so the listings it made pending and the request
+    for their push commit together, in one transaction instead of two (issue 16)."""
+    now = utcnow()
+    candidates = sorted(set(account_ids))
+    if not candidates:
+        return []
+    backing_off, last_jobs = _redis_state(hub, candidates, lane)
+    wanted = [a for a in candidates if not backing_off[a]]
+    eligible = lane.eligible(session, wanted)
+    claims = _locked_claims(session, eligible, lane) if eligible else []
+    recent = [c.account_id for c in claims if c.queued_at is not None and c.queued_at + QUEUED_GRACE > now]
+    still_queued = _jobs_exist(hub, {a: last_jobs[a] for a in recent})
+    to_enqueue: list[int] = []
+    for claim in claims:
+        claim.requested = True
+        if not still_queued.get(claim.account_id, False) and not _held(claim, now, LEASE):
+            claim.queued_at = now
+            to_enqueue.append(claim.account_id)
+    return to_enqueue
+
+
+def enqueue_drains(hub: Hub, account_ids: list[int], lane: Lane = STOCK) -> list[str]:
+    """Queue a drain job of each account (`plan_drains` stamped their claims, and that committed),
+    with the keys naming them, in one round trip for any number of accounts."""
+    if not account_ids:
+        return []
     jobs = []
-    for account_id in to_enqueue:
-        jid = job_id(account_id, lane)
-        queue(lane.queue, hub.redis).enqueue(lane.function, account_id, job_id=jid, result_ttl=0,
-                                             job_timeout=hub.settings.workers.job_timeout_s,
-                                             description=f"{lane.what} of account {account_id}")
-        hub.redis.set(lane.queued_key.format(account_id=account_id), jid, ex=int(QUEUED_GRACE.total_seconds()))
-        jobs.append(jid)
+    q = queue(lane.queue, hub.redis)
+    with hub.redis.pipeline() as pipe:
+        for account_id in account_ids:
+            jid = job_id(account_id, lane)
+            q.enqueue_call(lane.function, args=(account_id,), job_id=jid, result_ttl=0,
+                           timeout=hub.settings.workers.job_timeout_s,
+                           description=f"{lane.what} of account {account_id}", pipeline=pipe)
+            pipe.set(lane.queued_key.format(account_id=account_id), jid, ex=int(QUEUED_GRACE.total_seconds()))
+            jobs.append(jid)
+        pipe.execute()
     return jobs
+
+
+def _redis_state(hub: Hub, account_ids: list[int], lane: Lane) -> tuple[dict[int, bool], dict[int, str | None]]:
+    """For each account, whether it backs off (`back_off`) and the id of its last queued job, in one
+    round trip; an unreachable Redis counts as none backing off and every job still held (nothing
+    could be enqueued anyway)."""
+    try:
+        pipe = hub.redis.pipeline(transaction=False)
+        for account_id in account_ids:
+            pipe.exists(lane.backoff_key.format(account_id=account_id))
+            pipe.get(lane.queued_key.format(account_id=account_id))
+        found = pipe.execute()
+    except redis.RedisError:
+        return dict.fromkeys(account_ids, False), dict.fromkeys(account_ids, _UNREACHABLE)
+    off = {a: bool(n) for a, n in zip(account_ids, found[0::2], strict=True)}
+    jids = {a: (j.decode() if isinstance(j, bytes) else j) for a, j in zip(account_ids, found[1::2], strict=True)}
+    return off, jids
+
+
+_UNREACHABLE = "\0unreachable"  # `_redis_state` without Redis: every job counts as still held
+
+
+def _jobs_exist(hub: Hub, jids: dict[int, str | None]) -> dict[int, bool]:
+    """For each account, whether Redis still holds the job named (None: no job named); one round trip."""
+    named = {a: j for a, j in jids.items() if j is not None}
+    if not named:
+        return dict.fromkeys(jids, False)
+    if _UNREACHABLE in named.values():
+        return dict.fromkeys(jids, True)
+    try:
+        pipe = hub.redis.pipeline(transaction=False)
+        for jid in named.values():
+            pipe.exists(f"{Job.redis_job_namespace_prefix}{jid}")
+        found = dict(zip(named, pipe.execute(), strict=True))
+    except redis.RedisError:
+        return dict.fromkeys(jids, True)
+    return {a: bool(found.get(a, 0)) for a in jids}
 
 
 def schedule_pushes(hub: Hub, account_ids: Iterable[int] | None = None) -> list[str]:
