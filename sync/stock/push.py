@@ -34,7 +34,6 @@ from connectors.waits import nap
 from store import tables
 from store.types import utcnow
 from sync.hub import health
-from sync.hub.accounts import job_account
 from sync.hub.context import Hub
 from sync.hub.queues import enqueue_unique
 from sync.stock import push_queue, writes
@@ -99,9 +98,13 @@ def stock_update(listing: tables.Listing, mode: StockWriteMode) -> StockUpdate:
 
 
 def pending_batch(hub: Hub, account_id: int, size: int, exclude: set[int],
-                  mode: StockWriteMode) -> list[PendingItem]:
+                  mode: StockWriteMode) -> tuple[list[PendingItem], bool]:
     """The next `size` pending listings of an account, each as `stock_update` expresses it now, or as
-    its unanswered delta went out (`sync.stock.writes`); one that cannot be sent yet joins `exclude`."""
+    its unanswered delta went out (`sync.stock.writes`); one that cannot be sent yet joins `exclude`.
+    And whether they were all there were when read (fewer rows than asked for): then the round needs
+    no further read (issue 16: one more transaction of four statements each round, finding nothing).
+    A listing made pending after the read comes with a request for a push (`push_queue`), so the
+    claim's `finish` sends the job round again."""
     with hub.db.session() as session:
         journal = writes.journal(session, account_id)
         skip = exclude | blocked_listing_ids(session, account_id) | writes.held(journal) \
@@ -118,7 +121,9 @@ def pending_batch(hub: Hub, account_id: int, size: int, exclude: set[int],
                        tables.Listing.desired_quantity.is_not(None))
                 .order_by(tables.Listing.id).limit(size + len(skip)))
         items = []
-        for listing, sku in session.execute(stmt).all():
+        rows = session.execute(stmt).all()
+        complete = len(rows) < size + len(skip)
+        for listing, sku in rows:
             if listing.id in skip:
                 continue
             assert listing.desired_quantity is not None
@@ -128,8 +133,9 @@ def pending_batch(hub: Hub, account_id: int, size: int, exclude: set[int],
                 continue
             items.append(PendingItem(listing.id, sku, update.quantity, listing.acknowledged_quantity, update))
             if len(items) == size:
+                complete = complete and listing.id == rows[-1][0].id
                 break
-        return items
+        return items, complete
 
 
 def _record(hub: Hub, report: PushReport, items: list[PendingItem], results: list[StockWriteResult],
@@ -266,12 +272,21 @@ def learn_delta_bases(hub: Hub, account: tables.Account) -> None:
                 row.push_pending = row.desired_quantity is not None and row.desired_quantity != value
 
 
-def push_account(hub: Hub, account_id: int, connector: Connector | None = None) -> PushReport:
-    """Send every pending listing of one account in the platform's largest batches."""
-    with hub.db.reading() as session:  # a check: on SQLite it need not wait for the write lock
+def working_account(hub: Hub, account_id: int) -> tables.Account | None:
+    """The account when it is there, enabled and not failing (a read that need not wait for SQLite's
+    write lock); None: nothing is pushed to it."""
+    with hub.db.reading() as session:
         account = session.get(tables.Account, account_id)
-        if account is None or not account.enabled or account.failing_since is not None:
-            return PushReport(account_id)
+        return account if account is not None and account.enabled and account.failing_since is None else None
+
+
+def push_account(hub: Hub, account_id: int, connector: Connector | None = None,
+                 account: tables.Account | None = None) -> PushReport:
+    """Send every pending listing of one account in the platform's largest batches (`account`: as
+    `working_account` gave it to the caller just now; else read here)."""
+    account = account or working_account(hub, account_id)
+    if account is None:
+        return PushReport(account_id)
     own = connector is None
     connector = connector or hub.connector(account)
     report = PushReport(account_id, account.name)
@@ -285,7 +300,11 @@ def push_account(hub: Hub, account_id: int, connector: Connector | None = None) 
     try:
         if mode is StockWriteMode.DELTA:
             learn_delta_bases(hub, account)
-        while batch := pending_batch(hub, account_id, size, exclude, mode):
+        complete = False
+        while not complete:
+            batch, complete = pending_batch(hub, account_id, size, exclude, mode)
+            if not batch:
+                break
             results = _send(hub, connector, batch)
             report.batches += 1
             stale, failed = _record(hub, report, batch, results, mode)
@@ -320,12 +339,12 @@ def _run_record(report: PushReport, started: Any) -> Callable[[Session], None]:
     return record
 
 
-def _drain_round(hub: Hub, account_id: int, total: PushReport,
-                 connector: Connector | None = None) -> Callable[[Session], None] | None:
+def _drain_round(hub: Hub, account_id: int, total: PushReport, connector: Connector | None = None,
+                 account: tables.Account | None = None) -> Callable[[Session], None] | None:
     """One pass over the account's pending listings, added to `total`; returns what records it (the
-    caller writes that with the claim's `finish`)."""
+    caller writes that with the claim's `finish`). `account`: as read for this round by the caller."""
     started = utcnow()
-    report = push_account(hub, account_id, connector)
+    report = push_account(hub, account_id, connector, account)
     total.account, total.sent = report.account, total.sent + report.sent
     total.batches, total.calls = total.batches + report.batches, total.calls + report.calls
     total.stale, total.failed = total.stale + report.stale, total.failed + report.failed
@@ -362,10 +381,9 @@ def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
     job at the back of the stock queue and ends (issue 15): under a steady stream of sales a drain
     never ran out of requests, so one push job per account held a worker for as long as the sales
     lasted, and with as many busy accounts as workers no order event was processed."""
-    with hub.db.reading() as session:
-        account = job_account(session, account_id)
-        if account is None:  # removed or disabled since it was queued
-            return {"account_id": account_id, "skipped": "account missing or disabled"}
+    account = working_account(hub, account_id)  # the job's first round goes on this read
+    if account is None:  # removed, disabled or failing since it was queued
+        return {"account_id": account_id, "skipped": "account missing, disabled or failing"}
     holder = uuid.uuid4().hex
     if not push_queue.claim(hub, account_id, holder):
         return {"account_id": account_id, "absorbed": True}
@@ -382,7 +400,7 @@ def push_stock(hub: Hub, account_id: int) -> dict[str, Any]:
             for rounds in range(1, DRAIN_ROUNDS + 1):
                 round_started = time.monotonic()
                 _window_starts(hub, account_id, window)
-                record = _drain_round(hub, account_id, total, connector)
+                record = _drain_round(hub, account_id, total, connector, account if rounds == 1 else None)
                 if push_queue.finish(hub, account_id, holder, record=record):
                     break
                 if rounds == DRAIN_ROUNDS:  # still asked: a new job at the back of the queue goes on

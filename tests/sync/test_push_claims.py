@@ -129,7 +129,8 @@ def test_requests_streaming_in_are_drained_in_rounds_a_coalescing_window_apart(h
     rounds: list[float] = []
     jobs: list[int] = []  # which call of push_stock each round was in
 
-    def drain_round(hub: Hub, account_id: int, total: object, connector: object = None) -> None:  # a round trip
+    def drain_round(hub: Hub, account_id: int, total: object, connector: object = None,
+                    account: object = None) -> None:  # a round trip
         rounds.append(time.monotonic())
         jobs.append(calls)
         time.sleep(0.05)
@@ -173,7 +174,8 @@ def test_a_new_job_waits_out_the_window_the_previous_job_started(hub: Hub, monke
     hub.settings.sync.push_coalesce_s = 0.4
     rounds: list[float] = []
 
-    def drain_round(hub: Hub, account_id: int, total: object, connector: object = None) -> None:
+    def drain_round(hub: Hub, account_id: int, total: object, connector: object = None,
+                    account: object = None) -> None:
         rounds.append(time.monotonic())
 
     monkeypatch.setattr(push, "_drain_round", drain_round)
@@ -213,7 +215,8 @@ def test_a_drain_that_never_runs_out_of_requests_hands_the_account_over(hub: Hub
     hub.settings.sync.push_coalesce_s = 0
     rounds: list[int] = []
 
-    def one_round(hub: Hub, account_id: int, total: push.PushReport, connector: object = None) -> None:
+    def one_round(hub: Hub, account_id: int, total: push.PushReport, connector: object = None,
+                  account: object = None) -> None:
         rounds.append(account_id)
         push_queue.request_pushes(hub, [account_id])  # a sale came in during the round
 
@@ -233,7 +236,7 @@ def test_a_transient_failure_lets_go_and_backs_the_account_off_briefly(hub: Hub,
     shop = account(hub)
     hub.settings.workers.retry_intervals_s = [3, 30]
 
-    def unreachable(hub: Hub, account_id: int, connector: object = None) -> push.PushReport:
+    def unreachable(hub: Hub, account_id: int, connector: object = None, account: object = None) -> push.PushReport:
         raise Transient("shopify account 'shop'", "connection refused")
 
     monkeypatch.setattr(push, "push_account", unreachable)
