@@ -81,3 +81,27 @@ def test_the_same_intent_keeps_its_id_and_an_acknowledgement_makes_a_new_one(hub
         assert pushed is not None and pushed.push_pending is False
         pushed.desired_quantity = (pushed.acknowledged_quantity or 0) - 2  # the same step again, later
         assert stock_update(pushed, StockWriteMode.DELTA).idempotency_id != first.idempotency_id
+
+
+def test_a_round_whose_batch_was_all_there_was_reads_the_pending_listings_once(
+        hub: Hub, shops: dict[str, Simulator], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: every push round read the account's pending listings again after its last batch,
+    to find none (a transaction of four statements a round); a listing made pending meanwhile comes
+    with a request for a push, which sends the job round again."""
+    from sync.stock import push
+
+    stock.adjust(hub, "MS-0001-1", -1, "default", "count", actor="test")
+    reads: list[int] = []
+    real = push.pending_batch
+
+    def counting(*args: Any) -> tuple[list[push.PendingItem], bool]:
+        found = real(*args)
+        reads.append(len(found[0]))
+        return found
+
+    monkeypatch.setattr(push, "pending_batch", counting)
+    with hub.db.session() as session:
+        dy = session.scalar(select(tables.Account.id).where(tables.Account.name == "dy"))
+    assert dy is not None
+    report = push_account(hub, dy)
+    assert report.sent == 1 and reads == [1]
