@@ -346,13 +346,16 @@ def injected_failures(channels: dict[str, RemoteSimulator]) -> int:
     return sum(injected(channels).values())
 
 
-def converge(chaos: ChaosHub, channels: dict[str, RemoteSimulator],
-             timeout_s: float) -> tuple[float | None, dict[str, Any]]:
+def converge(chaos: ChaosHub, channels: dict[str, RemoteSimulator], timeout_s: float,
+             holdouts: list[tuple[float, list[str]]] | None = None) -> tuple[float | None, dict[str, Any]]:
     """Seconds from the end of the faults until the hub is consistent and idle (None: not within
-    timeout), and what still stood in the way at the last look."""
+    timeout), and what still stood in the way at the last look. `holdouts` gets, each time it changes,
+    the seconds since the faults ended and the names of what stood in the way then."""
     started = time.monotonic()
     waiting: dict[str, Any] = {}
     while time.monotonic() - started < timeout_s:
+        if holdouts is not None and (not holdouts or holdouts[-1][1] != sorted(waiting)):
+            holdouts.append((round(time.monotonic() - started, 1), sorted(waiting)))
         try:
             checks = check_all(chaos.hub, channels, [])
             waiting = {name: {k: v for k, v in checks[name].items() if k != "ok"}
@@ -423,7 +426,8 @@ def run_with(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dic
     if keep:
         snapshots = {"at_faults_end": _safe_state(chaos)}
         threading.Timer(30.0, lambda: snapshots.__setitem__("faults_end_plus_30s", _safe_state(chaos))).start()
-    converge_s, not_converged = converge(chaos, channels, float(p["converge_timeout_s"]))
+    holdouts: list[tuple[float, list[str]]] = []
+    converge_s, not_converged = converge(chaos, channels, float(p["converge_timeout_s"]), holdouts)
     logs = [chaos.log(name) for name in ("serve", "scheduler", "workers")]
     checks = check_all(chaos.hub, channels, logs)
     if keep:  # the hub's logs and what it still holds, for a look at what happened
@@ -445,6 +449,7 @@ def run_with(chaos: ChaosHub, channels: dict[str, RemoteSimulator], proxies: dic
     return {"orders": traffic.counts["orders"], "traffic": dict(traffic.counts), "faults": fault_counts,
             "requests": requests, "events_wired": wired, "faults_by_platform": injected_by_platform(channels),
             "retries": retries, "converge_s": converge_s, "not_converged_at_timeout": not_converged,
+            "holdouts": holdouts,
             "setup_s": setup_s, "checks": checks,
             "invariants": {name: bool(result["ok"]) for name, result in checks.items()},
             "loadavg_before": load_before, "loadavg_after": loadavg()}
@@ -660,6 +665,9 @@ def print_table(sample: dict[str, Any]) -> None:
           flush=True)
     if sample["not_converged_at_timeout"]:
         print(f"  not converged at the timeout: {json.dumps(sample['not_converged_at_timeout'])[:600]}", flush=True)
+    if sample.get("holdouts"):
+        print("  held out after the faults: " + "; ".join(f"{t} s {'+'.join(names) or '-'}"
+                                                        for t, names in sample["holdouts"]), flush=True)
     for kind, count in sorted(sample["faults"].items()):
         print(f"  fault {kind:<34} {count}", flush=True)
     for platform, kinds in sample.get("faults_by_platform", {}).items():
