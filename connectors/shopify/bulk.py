@@ -131,31 +131,24 @@ def _query_argument(search: str | None) -> str:
 
 def products_document(search: str | None) -> str:
     """The Products read as a bulk query (the same fields, variants nested)."""
-    return f"""{{
-  products{_query_argument(search)} {{ edges {{ node {{
-    id title descriptionHtml vendor productType tags status updatedAt
-    variants {{ edges {{ node {{
-      id title sku barcode price compareAtPrice updatedAt
-      selectedOptions {{ name value }}
-      inventoryItem {{ id tracked }}
-    }} }} }}
-  }} }} }}
-}}"""
+    return _products_bulk(search, "id tracked")
 
 
 def catalogue_document(search: str | None, location_id: str) -> str:
     """Products with their variants and what a listing needs of each (`available` at the stock
     location): the catalogue and the account's listings in one bulk query."""
+    available = 'quantities(names: ["available"]) { name quantity }'
+    return _products_bulk(search, f"id tracked inventoryLevel(locationId: {json.dumps(location_id)}) {{ {available} }}")
+
+
+def _products_bulk(search: str | None, inventory_item: str) -> str:
     return f"""{{
   products{_query_argument(search)} {{ edges {{ node {{
     id title descriptionHtml vendor productType tags status updatedAt
     variants {{ edges {{ node {{
       id title sku barcode price compareAtPrice updatedAt
       selectedOptions {{ name value }}
-      inventoryItem {{
-        id tracked
-        inventoryLevel(locationId: {json.dumps(location_id)}) {{ quantities(names: ["available"]) {{ name quantity }} }}
-      }}
+      inventoryItem {{ {inventory_item} }}
     }} }} }}
   }} }} }}
 }}"""

@@ -90,6 +90,18 @@ def channel_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return reads_made
 
 
+def read_fails(monkeypatch: pytest.MonkeyPatch, external_id: str, error: Exception) -> None:
+    """Reading this one order from the channel raises `error`; the others read as before."""
+    read = WooCommerceConnector.order
+
+    def failing(self: WooCommerceConnector, wanted: str) -> canonical.Order:
+        if wanted == external_id:
+            raise error
+        return read(self, wanted)
+
+    monkeypatch.setattr(WooCommerceConnector, "order", failing)
+
+
 def run(hub: Hub, account_id: int, holder: str = "job") -> dict[str, Any]:
     return reads.read_events(hub, reads.ReadRun(account_id, holder))
 
@@ -194,14 +206,7 @@ def test_an_event_that_raises_fails_with_its_reason_and_the_others_are_read(
 def test_a_refused_read_fails_its_events_with_the_platforms_reason_and_the_others_go_on(
         hub: Hub, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     made = channel_reads(monkeypatch)
-    read = WooCommerceConnector.order
-
-    def refuse_602(self: WooCommerceConnector, external_id: str) -> canonical.Order:
-        if external_id == "602":
-            raise Rejected("woo order 602", "no such order")
-        return read(self, external_id)
-
-    monkeypatch.setattr(WooCommerceConnector, "order", refuse_602)
+    read_fails(monkeypatch, "602", Rejected("woo order 602", "no such order"))
     refused = handed(hub, shop["account_id"], ["602"])
     fine = handed(hub, shop["account_id"], ["603"])
     assert reads.request_reads(hub, shop["account_id"])
@@ -387,14 +392,7 @@ def test_a_read_failing_for_good_fails_its_events_and_a_fresh_job_reads_the_rest
         hub: Hub, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     hub.settings.workers.retry_intervals_s = [0]
     made = channel_reads(monkeypatch)
-    read = WooCommerceConnector.order
-
-    def down_for_670(self: WooCommerceConnector, external_id: str) -> canonical.Order:
-        if external_id == "670":
-            raise Transient("woo order 670", "503")
-        return read(self, external_id)
-
-    monkeypatch.setattr(WooCommerceConnector, "order", down_for_670)
+    read_fails(monkeypatch, "670", Transient("woo order 670", "503"))
     failing = handed(hub, shop["account_id"], ["670"], TOPICS[:2])
     fine = handed(hub, shop["account_id"], ["671"])
     assert reads.request_reads(hub, shop["account_id"])
