@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,3 +91,21 @@ def ship(hub: Hub, items: dict[str, int] | None, tracking: str = "TRK1") -> tabl
         wanted = None if items is None else [(lines[sku], qty) for sku, qty in items.items()]
         shipment, _ = create_shipment(change, row, wanted, carrier="UPS", tracking=tracking, url=None, source="test")
         return shipment
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def kill_when_marked(code: str, args: list[str], marker: Path, not_reached: str) -> None:
+    """Run `code` in a process of its own until it writes `marker`, then SIGKILL it (and its
+    children): a worker dying mid-job. `not_reached` is the failure if it exits or takes a minute."""
+    doomed = subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, env=dict(os.environ),
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert doomed.poll() is None and time.monotonic() < deadline, not_reached
+            time.sleep(0.05)
+    finally:
+        os.killpg(doomed.pid, signal.SIGKILL)
+        doomed.wait(timeout=10)

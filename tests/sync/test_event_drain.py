@@ -3,10 +3,6 @@ events, exactly once, crash-safe, no event left behind by a drain that was endin
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -28,9 +24,7 @@ from sync.orders.events import seal_order, store_event
 from sync.service.workers import run_worker
 from sync.stock.change import StockChange
 from sync.stock.ledger import Movement
-from tests.sync.order_world import levels, order, shop_fixture  # noqa: F401 - fixtures
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.sync.order_world import kill_when_marked, levels, order, shop_fixture  # noqa: F401 - fixtures
 
 
 def store(hub: Hub, shop: dict[str, Any], orders: list[canonical.Order], *, carried: bool = True,
@@ -216,18 +210,8 @@ def test_a_drain_killed_mid_chunk_loses_nothing_and_counts_nothing_twice(
         hub: Hub, shop: dict[str, Any], tmp_path: Path) -> None:
     store(hub, shop, orders(5))
     marker = tmp_path / "marker"
-    doomed = subprocess.Popen([sys.executable, "-c", KILLED_MID_CHUNK, str(shop["account_id"]), str(marker)],
-                              cwd=ROOT, env=dict(os.environ), start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert doomed.poll() is None and time.monotonic() < deadline, "the drain never reached its third order"
-            time.sleep(0.05)
-        doomed.send_signal(signal.SIGKILL)
-        doomed.wait(timeout=10)
-    finally:
-        if doomed.poll() is None:
-            doomed.kill()
+    kill_when_marked(KILLED_MID_CHUNK, [str(shop["account_id"]), str(marker)], marker,
+                     "the drain never reached its third order")
     # three orders were ingested in the chunk's transaction, uncommitted: all of it went with the worker
     assert statuses(hub) == {"received": 5} and count(hub, tables.Order) == 0 and levels(hub, shop) == (10, 0)
     assert drain.drain_events(hub, shop["account_id"], "other") == {}  # its lease still holds the account

@@ -6,10 +6,6 @@ the job back instead of holding the worker."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -37,9 +33,8 @@ from sync.orders import drain, events, reads
 from sync.orders.ingest import ingest_order
 from sync.service.workers import run_worker
 from sync.stock.change import stock_change
-from tests.sync.order_world import levels, order, shop_fixture  # noqa: F401 - fixtures
+from tests.sync.order_world import kill_when_marked, levels, order, shop_fixture  # noqa: F401 - fixtures
 
-ROOT = Path(__file__).resolve().parents[2]
 TOPICS = ("order.created", "order.paid", "order.updated", "order.updated", "order.updated", "order.updated")
 
 
@@ -241,16 +236,7 @@ def test_a_job_killed_mid_read_loses_nothing_and_the_sweep_queues_its_account_ag
     account_id = shop["account_id"]
     ids = handed(hub, account_id, ["610", "611", "612"], TOPICS[:2])
     marker = tmp_path / "marker"
-    doomed = subprocess.Popen([sys.executable, "-c", KILLED_MID_READ, str(account_id), str(marker)],
-                              cwd=ROOT, env=dict(os.environ), start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert doomed.poll() is None and time.monotonic() < deadline, "the job never reached its second read"
-            time.sleep(0.05)
-    finally:
-        os.killpg(doomed.pid, signal.SIGKILL)
-        doomed.wait()
+    kill_when_marked(KILLED_MID_READ, [str(account_id), str(marker)], marker, "the job never reached its second read")
     assert statuses(hub, ids) == ["processed"] * 2 + ["reading"] * 4  # the first order committed, whole
     time.sleep(0.6)  # its lease runs out
     assert reads.requeue_reads(hub, older_than=timedelta(minutes=1)) == 0  # not old enough yet
