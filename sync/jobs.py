@@ -178,13 +178,9 @@ def reconcile_account(account_id: int) -> Any:
 
 
 def check_stale(account_id: int) -> Any:
-    """Settle stale reads and undecided deltas from fresh reads of the channel (`sync.stock.readback`).
-    A wait for rate points past `readback.PATIENCE_S` hands the job back (as an order poll's)."""
-    def work(hub: Hub) -> dict[str, int]:
-        with patience(readback.PATIENCE_S):  # a throttled shop's waits free the worker
-            return readback.check_stale(hub, account_id)
-
-    return guarded(account_id, work, rejected=_account_run("stale_check", account_id))
+    """Settle stale reads and undecided deltas from fresh reads of the channel (`sync.stock.readback`)."""
+    return guarded(account_id, lambda hub: readback.check_stale(hub, account_id),
+                   rejected=_account_run("stale_check", account_id))
 
 
 def confirm_stock_writes(account_id: int) -> dict[str, Any]:
@@ -245,15 +241,8 @@ def pull_events(account_id: int) -> Any:
 
 
 def poll_orders(account_id: int) -> Any:
-    """Poll one account's orders from its cursor (`sync.orders.polling`). A wait for rate points past
-    `polling.PATIENCE_S` hands the job back: it runs again after the wait, and its worker takes the
-    other accounts' work meanwhile (the short chaos run: a throttled shop's poll and stale check held
-    two of three workers for 25 s while 300 handed events waited)."""
-    def work(hub: Hub) -> dict[str, Any]:
-        with patience(polling.PATIENCE_S):  # a throttled shop's waits free the worker
-            return polling.poll_orders(hub, account_id)
-
-    return guarded(account_id, work,
+    """Poll one account's orders from its cursor (`sync.orders.polling`)."""
+    return guarded(account_id, lambda hub: polling.poll_orders(hub, account_id),
                    rejected=_account_run("order_poll", account_id))
 
 

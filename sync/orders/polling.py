@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 CURSOR_STREAM = "orders"
 CHUNK = 50            # orders per transaction (and per cursor move) while polling
-PATIENCE_S = 3.0      # a poll job's longest wait for rate points; longer hands it back (`sync.jobs`)
 
 
 def read_cursor(session: Session, account_id: int, stream: str = CURSOR_STREAM) -> datetime | None:

@@ -37,7 +37,6 @@ from sync.stock.reconcile import Snapshot, moved
 log = logging.getLogger(__name__)
 
 STALE_ROUNDS = 5       # rounds of one check job
-PATIENCE_S = 3.0  # a stale check's longest wait for rate points; longer hands it back (`sync.jobs`)
 UNDECIDED_ROUNDS = 6   # read-backs that could not tell before an undecided delta goes to the operator
 PAUSE_S = 1.0          # between two rounds when something was left (a sale on its way in)
 
