@@ -11,3 +11,8 @@ from __future__ import annotations
 
 class MarketsyncError(Exception):
     """Base of the hub's own errors; its message is one line an operator can act on."""
+
+
+def one_line(error: BaseException) -> str:
+    """An error as an operator's one line: its class and the first line of its message (500 characters at most)."""
+    return f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:500]}"

@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 from rq import get_current_job
 from rq.job import Retry
 
+from canonical.errors import one_line
 from connectors.errors import AuthFailed, Deferred, Interrupted, Rejected, Transient
 from connectors.waits import patience
 from store import tables
@@ -94,10 +95,6 @@ def put_back(delay_s: float = 0.0) -> Retry:
         job.meta[PUT_BACK] = int(job.meta.get(PUT_BACK, 0)) + 1
         job.save_meta()
     return Retry(max=done + 1, interval=max(math.ceil(delay_s), 1) if delay_s > 0 else 0)
-
-
-def one_line(error: Exception) -> str:
-    return f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:500]}"
 
 
 def guarded(account_id: int | None, work: Callable[[Hub], T], *, rejected: Failure | None = None,

@@ -42,6 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from canonical.errors import one_line
 from connectors.waits import nap
 from store import tables
 from store.db import transaction_conflict
@@ -214,7 +215,7 @@ def _apply(hub: Hub, change: StockChange, account: tables.Account, event: tables
         raise  # the database itself: the whole chunk goes back, the job's policy decides
     except Exception as exc:
         forget(session)  # what the rolled-back savepoint read or created may be gone
-        reason = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:500]}"
+        reason = one_line(exc)
         log.warning("webhook event %s failed: %s", event.id, reason)  # one line, not a list's repr
         mark_event(event, "failed", reason)
         return "failed"

@@ -37,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from canonical.errors import one_line
 from connectors.base import Connector
 from connectors.errors import AuthFailed, Interrupted, Transient
 from connectors.events import ChannelEvent
@@ -207,7 +208,7 @@ def _reference(hub: Hub, run: ReadRun, event: tables.WebhookEvent) -> str | None
     except (AuthFailed, Transient):
         raise
     except Exception as exc:
-        mark_event(event, "failed", reason(exc))
+        mark_event(event, "failed", one_line(exc))
         run.counts["failed"] += 1
         return None
     return subject.order if subject is not None else None
@@ -231,7 +232,7 @@ def read_order(hub: Hub, run: ReadRun, reference: str, ids: list[int]) -> None:
     except (AuthFailed, Transient, DBAPIError):
         raise  # the job's error policy decides (`sync.jobs`)
     except Exception as exc:  # a refusal of this order, or a bug: these events only, the rest go on
-        fail_events(hub, ids, reason(exc))
+        fail_events(hub, ids, one_line(exc))
         run.counts["failed"] += len(ids)
     run.reference, run.reading = None, []
 
@@ -259,12 +260,6 @@ def give_up(hub: Hub, run: ReadRun, error: Exception) -> None:
     fails nothing: its worker runs the job again (`sync.service.workers`)."""
     if not run.reading or transaction_conflict(error):
         return  # nothing was being read: the job's own failure, the sweep tries again later
-    fail_events(hub, run.reading, reason(error))
+    fail_events(hub, run.reading, one_line(error))
     READS.started(hub.redis, run.account_id)  # this job no longer stands for the queued one
     request_reads(hub, run.account_id)
-
-
-def reason(error: Exception) -> str:
-    """The operator's one line: the error's class and the first line of its message."""
-    return f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:500]}"
-

@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from canonical.errors import one_line
 from connectors.base import Capability
 from connectors.errors import Deferred, Interrupted, RateLimited, Rejected, Transient
 from store import tables
@@ -73,10 +74,6 @@ def due(session: Session, account_id: int) -> list[int]:
             .where(tables.Order.account_id == account_id, tables.Shipment.push_status == "pending")
             .order_by(tables.Shipment.push_attempts, tables.Shipment.id).limit(BATCH))
     return [int(i) for i in session.scalars(stmt)]
-
-
-def one_line(error: Exception) -> str:
-    return f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:500]}"
 
 
 @dataclass
