@@ -243,8 +243,7 @@ def plan_drains(hub: Hub, session: Session, account_ids: Iterable[int], lane: La
 
 def enqueue_drains(hub: Hub, account_ids: list[int], lane: Lane = STOCK) -> list[str]:
     """Queue a drain job of each account (`plan_drains` stamped their claims, and that committed),
-    and the key naming it. (RQ's enqueue into a pipeline of ours left a burst worker waiting a
-    minute at its end in test_error_policy: one enqueue each, as before.)"""
+    and the key naming it."""
     if not account_ids:
         return []
     jobs = []
